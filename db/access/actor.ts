@@ -1,0 +1,14 @@
+import type { Role } from './roles.ts';
+
+export type TenantRef = { id: string; slug: string; name: string };
+
+/** Who is calling, resolved from a bearer token or the session cookie. */
+export type Actor =
+  | {
+      kind: 'user';
+      tokenId: string;
+      user: { id: string; email: string; name: string };
+      memberships: { tenant: TenantRef; role: Role }[];
+    }
+  | { kind: 'kiosk'; tokenId: string; tenant: TenantRef }
+  | { kind: 'integration'; tokenId: string; tenant: TenantRef };

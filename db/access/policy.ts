@@ -1,0 +1,34 @@
+import { forbidden } from '../errors.ts';
+import type { Actor, TenantRef } from './actor.ts';
+import { roleAtLeast, type Role } from './roles.ts';
+
+/** What a tenant route needs: to read the tenant's runs, or a minimum membership role. */
+export type Need = 'read' | { role: Role };
+
+export type TenantAccess = { tenant: TenantRef; role: Role | null; actor: Actor };
+
+/**
+ * The one access check for every tenant route and socket handler. Deny by default: a caller gets through
+ * only as a member with a sufficient role, or as that tenant's own kiosk token reading it. Non-members get
+ * `forbidden` whether or not the tenant exists, so tenant names cannot be probed.
+ */
+export function requireTenantAccess(actor: Actor, tenantSlug: string, need: Need): TenantAccess {
+  if (actor.kind === 'user') {
+    const membership = actor.memberships.find((m) => m.tenant.slug === tenantSlug);
+    if (!membership) throw forbidden();
+    if (need !== 'read' && !roleAtLeast(membership.role, need.role)) {
+      throw forbidden(`This needs the ${need.role} role or higher.`);
+    }
+    return { tenant: membership.tenant, role: membership.role, actor };
+  }
+  if (actor.kind === 'kiosk' && need === 'read' && actor.tenant.slug === tenantSlug) {
+    return { tenant: actor.tenant, role: null, actor };
+  }
+  throw forbidden();
+}
+
+/** Routes that belong to a signed-in person (inbox, /me, logout), never to kiosk or integration tokens. */
+export function requireUser(actor: Actor): Extract<Actor, { kind: 'user' }> {
+  if (actor.kind !== 'user') throw forbidden('This needs a signed-in user.');
+  return actor;
+}

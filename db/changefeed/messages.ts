@@ -1,0 +1,18 @@
+import type { NotificationView } from '../notifications/view.ts';
+import type { RunView } from '../runs/view.ts';
+
+export const RUN_UPDATE_KINDS = ['queued', 'started', 'progress', 'completed'] as const;
+export type RunUpdateKind = (typeof RUN_UPDATE_KINDS)[number];
+
+/** On `<prefix>:runs`: a committed run change; `run` never carries the failures list (see failureCount). */
+export type RunChange = { tenant: string; kind: RunUpdateKind; run: RunView; committedAt: number };
+
+/** On `<prefix>:users`: something for one user's own sockets. */
+export type UserEvent =
+  | { userId: string; type: 'notification:new'; notification: NotificationView; unreadCount: number }
+  | { userId: string; type: 'notification:read'; ids: string[] | 'all'; unreadCount: number };
+
+/** On `<prefix>:control`: credentials or memberships changed; gateways drop what no longer holds. */
+export type ControlMessage =
+  | { type: 'token:revoked'; tokenId: string }
+  | { type: 'membership:removed'; tenant: string; userId: string };

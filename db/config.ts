@@ -1,0 +1,121 @@
+// The only place that reads process.env: parsed once with zod into a typed config.
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const urlWithProtocol = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL` },
+  );
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']).optional(),
+  REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of letters, digits, _ . -')
+    .default('runboard'),
+  RUNBOARD_DEMO_OPERATIONS: bool.default(false),
+  RUN_RETENTION_DAYS: positiveInt(90),
+  RUN_STALL_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
+  ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [])),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_TOKEN: z.string().min(16).optional(),
+  SESSION_TTL_HOURS: positiveInt(24 * 7),
+  KIOSK_TTL_DAYS: positiveInt(365),
+  LOGIN_MAX_FAILURES: positiveInt(10),
+  LOGIN_WINDOW_SECONDS: positiveInt(900),
+  WORKER_CONCURRENCY: positiveInt(4),
+  DATA_DIR: z.string().min(1).default('.data'),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  COOKIE_SECURE: bool.optional(),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  redisUrl: string;
+  redisPrefix: string;
+  demoOperations: boolean;
+  retentionDays: number;
+  stallTimeoutMs: number;
+  allowedOrigins: string[];
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  metricsToken: string | undefined;
+  sessionTtlHours: number;
+  kioskTtlDays: number;
+  loginMaxFailures: number;
+  loginWindowSeconds: number;
+  workerConcurrency: number;
+  dataDir: string;
+  /** Port of the embedded PostgreSQL that `npm start` runs when DATABASE_URL is unset. */
+  embeddedPgPort: number;
+  cookieSecure: boolean | undefined;
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses an environment (process.env by default). Throws ConfigError with one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = issue?.path.join('.') ?? 'environment';
+    throw new ConfigError(`Invalid configuration: ${variable} ${issue?.message ?? 'is invalid'}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    demoOperations: e.RUNBOARD_DEMO_OPERATIONS,
+    retentionDays: e.RUN_RETENTION_DAYS,
+    stallTimeoutMs: e.RUN_STALL_TIMEOUT_MS,
+    allowedOrigins: e.ALLOWED_ORIGINS,
+    logLevel: e.LOG_LEVEL,
+    metricsToken: e.METRICS_TOKEN,
+    sessionTtlHours: e.SESSION_TTL_HOURS,
+    kioskTtlDays: e.KIOSK_TTL_DAYS,
+    loginMaxFailures: e.LOGIN_MAX_FAILURES,
+    loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    dataDir: e.DATA_DIR,
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    cookieSecure: e.COOKIE_SECURE,
+  };
+}
+
+/** For entry points: load the config or print one clear line and exit non-zero. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

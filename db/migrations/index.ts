@@ -1,0 +1,7 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261123000000Init } from './Migration20261123000000Init.ts';
+
+/** Every migration, in order. Listed explicitly so they load the same under tsx and in bundles. */
+export const migrations: MigrationObject[] = [
+  { name: 'Migration20261123000000Init', class: Migration20261123000000Init },
+];

@@ -1,0 +1,41 @@
+import type { NotificationLevel } from './entity.ts';
+
+export type NotificationView = {
+  id: string;
+  tenant: string;
+  runId: string;
+  level: NotificationLevel;
+  title: string;
+  body: string;
+  url: string;
+  createdAt: string;
+  readAt: string | null;
+};
+
+export type NotificationRow = {
+  id: string;
+  tenant_slug: string;
+  run_id: string;
+  level: NotificationLevel;
+  title: string;
+  body: string;
+  url: string;
+  created_at: Date | string;
+  read_at: Date | string | null;
+};
+
+const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
+
+export function toNotificationView(row: NotificationRow): NotificationView {
+  return {
+    id: row.id,
+    tenant: row.tenant_slug,
+    runId: row.run_id,
+    level: row.level,
+    title: row.title,
+    body: row.body,
+    url: row.url,
+    createdAt: iso(row.created_at),
+    readAt: row.read_at === null ? null : iso(row.read_at),
+  };
+}

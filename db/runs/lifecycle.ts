@@ -1,0 +1,282 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { AnyOperationDeclaration } from '../catalog/types.ts';
+import { identityOf } from '../catalog/types.ts';
+import type { Changefeed } from '../changefeed/publisher.ts';
+import type { RunUpdateKind } from '../changefeed/messages.ts';
+import { completedText, queuedText, type NotificationText } from '../notifications/messages.ts';
+import type { NotificationService } from '../notifications/service.ts';
+import type { NotificationView } from '../notifications/view.ts';
+import type { Orm } from '../orm.ts';
+import { sanitizeFailure } from '../sanitize/sanitizer.ts';
+import { identityHash } from './identity.ts';
+import { MAX_STORED_FAILURES, outcomeOf, type RunFailure, type RunStatus } from './model.ts';
+import { runColumns, runJoins, runUrl, toRunView, type RunRow, type RunView } from './view.ts';
+
+export type StartInput = {
+  tenant: { id: string; slug: string };
+  declaration: AnyOperationDeclaration;
+  /** Already parsed by the declaration's scope schema. */
+  scope: Record<string, unknown>;
+  initiatorId: string | null;
+};
+
+export type StartResult = { run: RunView; reused: boolean };
+
+/** Increments reported by a worker or an external system; failures are sanitized here, before any write. */
+export type ProgressDelta = {
+  total?: number;
+  succeeded?: number;
+  failed?: number;
+  skipped?: number;
+  failures?: { code?: unknown; message?: unknown; item?: unknown }[];
+  /** How many failures this delta stands for, when more happened than `failures` lists (default: its length). */
+  failureCount?: number;
+};
+
+export type CompleteInput = ProgressDelta & {
+  /** The run could not proceed at all: outcome `failed` whatever the counts. */
+  aborted?: boolean;
+};
+
+type LockedRow = {
+  id: string;
+  status: RunStatus;
+  type: string;
+  tenant_id: string;
+  initiator_id: string | null;
+  total: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  failure_count: number;
+  stored_failures: number;
+  first_failure: RunFailure | null;
+};
+
+type Patch = {
+  status?: RunStatus;
+  outcome?: string;
+  startedAt?: boolean;
+  completedAt?: boolean;
+  heartbeat?: boolean;
+  attempt?: boolean;
+  counts?: { total: number; succeeded: number; failed: number; skipped: number };
+  appendFailures?: RunFailure[];
+  failureCount?: number;
+};
+
+const ACTIVE: RunStatus[] = ['queued', 'running'];
+const START_ATTEMPTS = 5;
+
+/**
+ * Start, de-duplicate and move runs through their life. Every change is one transaction that locks the row,
+ * refuses transitions that would go backwards, bumps `version` by one, writes the notification it implies,
+ * and — only after commit — publishes the committed row to the changefeed.
+ */
+export class RunLifecycle {
+  constructor(
+    private readonly orm: Orm,
+    private readonly catalog: Catalog,
+    private readonly notifications: NotificationService,
+    private readonly changefeed: Changefeed,
+  ) {}
+
+  async start(input: StartInput): Promise<StartResult> {
+    const { tenant, declaration, scope, initiatorId } = input;
+    const hash = identityHash(tenant.id, declaration.type, identityOf(declaration, scope));
+    for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+      const outcome = await this.orm.em.fork().transactional(async (tx) => {
+        const [inserted] = await tx.execute<RunRow[]>(
+          `with r as (
+             insert into operation_runs (tenant_id, type, status, outcome, identity_hash, scope, initiator_id, created_at, updated_at)
+             values (?, ?, 'queued', 'pending', ?, ?::jsonb, ?, clock_timestamp(), clock_timestamp())
+             on conflict (tenant_id, identity_hash) where status in ('queued', 'running') do nothing
+             returning *)
+           select ${runColumns('r', { withFailures: true })} from r ${runJoins('r')}`,
+          [tenant.id, declaration.type, hash, JSON.stringify(scope), initiatorId],
+        );
+        if (inserted) {
+          const notification = inserted.initiator_id
+            ? await this.notifications.create(tx, inserted, queuedText(declaration.label), runUrl(tenant.slug, inserted.id))
+            : null;
+          return { row: inserted, reused: false, notification };
+        }
+        // The conflicting insert has committed (ON CONFLICT waits for it), so the active run is visible now —
+        // unless it completed in between, in which case we try the insert again.
+        const [active] = await tx.execute<RunRow[]>(
+          `select ${runColumns('r', { withFailures: true })} from operation_runs r ${runJoins('r')}
+           where r.tenant_id = ? and r.identity_hash = ? and r.status in ('queued', 'running')`,
+          [tenant.id, hash],
+        );
+        return active ? { row: active, reused: true, notification: null } : null;
+      });
+      if (!outcome) continue;
+      const run = toRunView(outcome.row, this.catalog);
+      if (!outcome.reused) await this.publish('queued', run, outcome.notification, outcome.row.initiator_id);
+      return { run, reused: outcome.reused };
+    }
+    throw new Error('could not start or reuse the run: identity kept changing');
+  }
+
+  /** queued → running. Null when the run is no longer queued (already started elsewhere, or completed). */
+  async markStarted(runId: string): Promise<RunView | null> {
+    return this.transition(runId, ['queued'], 'started', () => ({
+      status: 'running',
+      startedAt: true,
+      heartbeat: true,
+      attempt: true,
+    }));
+  }
+
+  /** Adds progress to a running run (one persisted change). Null when the run is not running. */
+  async progress(runId: string, delta: ProgressDelta): Promise<RunView | null> {
+    return this.transition(runId, ['running'], 'progress', (row) => ({ heartbeat: true, ...applyDelta(row, delta) }));
+  }
+
+  /** running (or queued) → completed, with the outcome rule applied to the final counts. */
+  async complete(runId: string, input: CompleteInput, from: RunStatus[] = ACTIVE): Promise<RunView | null> {
+    return this.transition(runId, from, 'completed', (row) => {
+      const applied = applyDelta(row, input);
+      return {
+        ...applied,
+        status: 'completed',
+        outcome: outcomeOf(applied.counts, input.aborted === true),
+        completedAt: true,
+      };
+    });
+  }
+
+  /** A run that can no longer proceed (dispatch failed, worker lost): failed, keeping what had succeeded. */
+  async fail(runId: string, failure: { code: string; message: string }, from: RunStatus[] = ACTIVE): Promise<RunView | null> {
+    return this.complete(runId, { aborted: true, failures: [failure] }, from);
+  }
+
+  /** Keeps a running run from being swept as lost; not a visible change, so no version bump. */
+  async heartbeat(runIds: string[]): Promise<void> {
+    if (runIds.length === 0) return;
+    await this.orm.em.fork().execute(
+      `update operation_runs set heartbeat_at = clock_timestamp() where id = any(?::uuid[]) and status = 'running'`,
+      [`{${runIds.join(',')}}`],
+    );
+  }
+
+  /** Running runs whose heartbeat is older than `stallMs` (their worker died): ended `failed/worker_lost`. */
+  async sweepStalled(stallMs: number, limit = 100): Promise<RunView[]> {
+    const stalled = await this.orm.em.fork().execute<{ id: string }[]>(
+      `select id from operation_runs
+       where status = 'running' and heartbeat_at < clock_timestamp() - make_interval(secs => ?)
+       order by heartbeat_at limit ?`,
+      [stallMs / 1000, limit],
+    );
+    const ended: RunView[] = [];
+    for (const { id } of stalled) {
+      const run = await this.transition(id, ['running'], 'completed', (row) => {
+        const applied = applyDelta(row, {
+          failures: [{ code: 'worker_lost', message: 'The worker running this operation stopped responding.' }],
+        });
+        return { ...applied, status: 'completed', outcome: 'failed', completedAt: true };
+      }, `and heartbeat_at < clock_timestamp() - make_interval(secs => ${Number(stallMs) / 1000})`);
+      if (run) ended.push(run);
+    }
+    return ended;
+  }
+
+  private async transition(
+    runId: string,
+    from: RunStatus[],
+    kind: RunUpdateKind,
+    compute: (row: LockedRow) => Patch,
+    extraCondition = '',
+  ): Promise<RunView | null> {
+    const result = await this.orm.em.fork().transactional(async (tx) => {
+      const [locked] = await tx.execute<LockedRow[]>(
+        `select id, status, type, tenant_id, initiator_id, total, succeeded, failed, skipped, failure_count,
+                jsonb_array_length(failures) as stored_failures, failures -> 0 as first_failure
+         from operation_runs where id = ? ${extraCondition} for update`,
+        [runId],
+      );
+      if (!locked || !from.includes(locked.status)) return null;
+      const patch = compute(locked);
+      const row = await this.update(tx, runId, patch);
+      let notification: NotificationView | null = null;
+      if (patch.status === 'completed' && row.initiator_id) {
+        const declaration = this.catalog.get(row.type);
+        const first = locked.first_failure ?? patch.appendFailures?.[0];
+        const text: NotificationText = completedText(
+          declaration?.label ?? row.type,
+          row.outcome as Exclude<typeof row.outcome, 'pending'>,
+          row,
+          first ? `First failure: ${first.code}.` : undefined,
+        );
+        notification = await this.notifications.create(tx, row, text, runUrl(row.tenant_slug, row.id));
+      }
+      return { row, notification };
+    });
+    if (!result) return null;
+    const run = toRunView(result.row, this.catalog);
+    await this.publish(kind, run, result.notification, result.row.initiator_id);
+    return run;
+  }
+
+  private async update(tx: EntityManager, runId: string, patch: Patch): Promise<RunRow> {
+    const sets: string[] = ['version = version + 1', 'updated_at = clock_timestamp()'];
+    const params: unknown[] = [];
+    const set = (column: string, value: unknown) => {
+      sets.push(`${column} = ?`);
+      params.push(value);
+    };
+    if (patch.status) set('status', patch.status);
+    if (patch.outcome) set('outcome', patch.outcome);
+    if (patch.startedAt) sets.push('started_at = clock_timestamp()');
+    if (patch.completedAt) sets.push('completed_at = clock_timestamp()');
+    if (patch.heartbeat) sets.push('heartbeat_at = clock_timestamp()');
+    if (patch.attempt) sets.push('attempts = attempts + 1');
+    if (patch.counts) {
+      const { total, succeeded, failed, skipped } = patch.counts;
+      set('total', total);
+      set('succeeded', succeeded);
+      set('failed', failed);
+      set('skipped', skipped);
+      set('processed', succeeded + failed + skipped);
+    }
+    if (patch.appendFailures && patch.appendFailures.length > 0) {
+      sets.push('failures = failures || ?::jsonb');
+      params.push(JSON.stringify(patch.appendFailures));
+    }
+    if (patch.failureCount !== undefined) set('failure_count', patch.failureCount);
+    const [row] = await tx.execute<RunRow[]>(
+      `with r as (update operation_runs set ${sets.join(', ')} where id = ? returning *)
+       select ${runColumns('r', { withFailures: false })} from r ${runJoins('r')}`,
+      [...params, runId],
+    );
+    if (!row) throw new Error(`run ${runId} vanished inside its own transaction`);
+    return row;
+  }
+
+  private async publish(kind: RunUpdateKind, run: RunView, notification: NotificationView | null, userId: string | null): Promise<void> {
+    await this.changefeed.runChanged(kind, run);
+    if (notification && userId) {
+      const unreadCount = await this.notifications.unreadCount(userId);
+      await this.changefeed.notificationCreated(userId, notification, unreadCount);
+    }
+  }
+}
+
+/** New counts and failures after adding a delta; failures are sanitized and the stored list capped. */
+function applyDelta(row: LockedRow, delta: ProgressDelta): Required<Pick<Patch, 'counts' | 'appendFailures' | 'failureCount'>> {
+  const nonNegative = (n: number | undefined) => Math.max(0, Math.trunc(n ?? 0));
+  const incoming = delta.failures ?? [];
+  const succeeded = row.succeeded + nonNegative(delta.succeeded);
+  const failed = row.failed + nonNegative(delta.failed);
+  const skipped = row.skipped + nonNegative(delta.skipped);
+  const processed = succeeded + failed + skipped;
+  const total = Math.max(delta.total !== undefined ? nonNegative(delta.total) : row.total, processed);
+  // Only what still fits in the capped list is sanitized and stored; the count keeps the true total.
+  const room = Math.max(0, MAX_STORED_FAILURES - row.stored_failures);
+  return {
+    counts: { total, succeeded, failed, skipped },
+    appendFailures: incoming.slice(0, room).map(sanitizeFailure),
+    failureCount: row.failure_count + Math.max(incoming.length, nonNegative(delta.failureCount)),
+  };
+}

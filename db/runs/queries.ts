@@ -1,0 +1,117 @@
+import type { Catalog } from '../catalog/catalog.ts';
+import type { Orm } from '../orm.ts';
+import { decodeCursor, encodeCursor } from '../pagination.ts';
+import { RUN_BUCKETS, type RunBucket } from './model.ts';
+import { runColumns, runJoins, toRunView, type RunRow, type RunView } from './view.ts';
+
+export type RunFilters = {
+  types: string[];
+  /** `drift` matches every `drift.*` type. */
+  resource?: string;
+  buckets: RunBucket[];
+  initiatorId?: string;
+  from: Date;
+  to?: Date;
+  limit: number;
+  cursor?: string;
+};
+
+export const STATS_WINDOWS = { '1h': 3_600, '24h': 86_400, '7d': 604_800, '30d': 2_592_000 } as const;
+export type StatsWindow = keyof typeof STATS_WINDOWS;
+
+type BucketCounts = Record<RunBucket, number>;
+export type RunStats = { window: StatsWindow; buckets: BucketCounts; types: { type: string; buckets: BucketCounts }[] };
+
+const BUCKET_SQL: Record<RunBucket, string> = {
+  queued: `r.status = 'queued'`,
+  running: `r.status = 'running'`,
+  succeeded: `(r.status = 'completed' and r.outcome = 'succeeded')`,
+  partially_succeeded: `(r.status = 'completed' and r.outcome = 'partially_succeeded')`,
+  failed: `(r.status = 'completed' and r.outcome in ('failed', 'pending'))`,
+};
+
+const emptyBuckets = (): BucketCounts => Object.fromEntries(RUN_BUCKETS.map((b) => [b, 0])) as BucketCounts;
+
+/** Read side of runs: keyset-paged lists, detail and window stats, always scoped to one tenant. */
+export class RunQueries {
+  constructor(
+    private readonly orm: Orm,
+    private readonly catalog: Catalog,
+  ) {}
+
+  async list(tenantId: string, filters: RunFilters): Promise<{ runs: RunView[]; nextCursor: string | null }> {
+    const where = ['r.tenant_id = ?', 'r.created_at >= ?'];
+    const params: unknown[] = [tenantId, filters.from];
+    if (filters.to) {
+      where.push('r.created_at < ?');
+      params.push(filters.to);
+    }
+    if (filters.types.length > 0) {
+      where.push(`r.type in (${filters.types.map(() => '?').join(', ')})`);
+      params.push(...filters.types);
+    }
+    if (filters.resource) {
+      where.push(`r.type like ? escape '\\'`);
+      params.push(`${filters.resource.replace(/[\\%_]/g, (c) => `\\${c}`)}.%`);
+    }
+    if (filters.buckets.length > 0) where.push(`(${filters.buckets.map((b) => BUCKET_SQL[b]).join(' or ')})`);
+    if (filters.initiatorId) {
+      where.push('r.initiator_id = ?');
+      params.push(filters.initiatorId);
+    }
+    if (filters.cursor) {
+      const { createdAt, id } = decodeCursor(filters.cursor);
+      where.push('(r.created_at, r.id) < (?::timestamptz, ?::uuid)');
+      params.push(createdAt, id);
+    }
+    const rows = await this.orm.em.fork().execute<RunRow[]>(
+      `select ${runColumns('r', { withFailures: false })} from operation_runs r ${runJoins('r')}
+       where ${where.join(' and ')} order by r.created_at desc, r.id desc limit ?`,
+      [...params, filters.limit + 1],
+    );
+    const page = rows.slice(0, filters.limit);
+    const last = page.at(-1);
+    return {
+      runs: page.map((row) => toRunView(row, this.catalog)),
+      nextCursor: rows.length > filters.limit && last ? encodeCursor(last.created_at, last.id) : null,
+    };
+  }
+
+  /** One run with its failures; null when it does not exist in this tenant (foreign ids look missing). */
+  async get(tenantId: string, runId: string): Promise<RunView | null> {
+    const [row] = await this.orm.em.fork().execute<RunRow[]>(
+      `select ${runColumns('r', { withFailures: true })} from operation_runs r ${runJoins('r')}
+       where r.id = ? and r.tenant_id = ?`,
+      [runId, tenantId],
+    );
+    return row ? toRunView(row, this.catalog) : null;
+  }
+
+  /** Runs created in the window per bucket and per type; queued and running runs count whenever created. */
+  async stats(tenantId: string, window: StatsWindow): Promise<RunStats> {
+    const rows = await this.orm.em.fork().execute<{ type: string; bucket: RunBucket; count: string }[]>(
+      `select r.type,
+              case when r.status <> 'completed' then r.status
+                   when r.outcome = 'pending' then 'failed' else r.outcome end as bucket,
+              count(*) as count
+       from operation_runs r
+       where r.tenant_id = ? and (r.created_at >= now() - make_interval(secs => ?) or r.status in ('queued', 'running'))
+       group by 1, 2`,
+      [tenantId, STATS_WINDOWS[window]],
+    );
+    const buckets = emptyBuckets();
+    const types = new Map<string, BucketCounts>();
+    for (const row of rows) {
+      const count = Number(row.count);
+      buckets[row.bucket] += count;
+      const perType = types.get(row.type) ?? emptyBuckets();
+      perType[row.bucket] += count;
+      types.set(row.type, perType);
+    }
+    return {
+      window,
+      buckets,
+      types: [...types.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([type, b]) => ({ type, buckets: b })),
+    };
+  }
+}

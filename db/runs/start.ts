@@ -1,0 +1,73 @@
+import type BeeQueue from 'bee-queue';
+import type { Actor } from '../access/actor.ts';
+import { requireTenantAccess } from '../access/policy.ts';
+import type { Catalog } from '../catalog/catalog.ts';
+import { AppError, validationFailed, type ErrorDetail } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { enqueueRun, type RunJob } from '../queue.ts';
+import type { RunLifecycle } from './lifecycle.ts';
+import { runUrl, type RunView } from './view.ts';
+
+export type StartRequest = { type: string; scope: unknown };
+export type StartAnswer = { run: RunView; reused: boolean; url: string };
+
+/** 503 carrying the run that could not be dispatched (CONTRACT §1, dispatch safety). */
+export class DispatchFailedError extends AppError {
+  constructor(readonly run: RunView) {
+    super(503, 'dispatch_failed', 'The run could not be queued for a worker. It has been marked failed; try again.');
+  }
+}
+
+/**
+ * Starting work is enqueue-only: authorize → validate the scope → create or reuse the run → enqueue →
+ * answer. Nothing of the operation runs here, so it answers fast whether workers are busy or down.
+ */
+export class RunStarter {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly lifecycle: RunLifecycle,
+    private readonly queue: BeeQueue<RunJob>,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(actor: Actor, tenantSlug: string, request: StartRequest): Promise<StartAnswer> {
+    const declaration = this.catalog.get(request.type);
+    // Membership first, so non-members learn nothing about the catalog.
+    requireTenantAccess(actor, tenantSlug, 'read');
+    if (!declaration) throw validationFailed([{ path: 'type', message: 'Unknown operation type.' }]);
+    const access = requireTenantAccess(actor, tenantSlug, { role: declaration.minRole });
+    const parsed = declaration.scope.safeParse(request.scope ?? {});
+    if (!parsed.success) {
+      const details: ErrorDetail[] = parsed.error.issues.slice(0, 20).map((issue) => ({
+        path: ['scope', ...issue.path.map(String)].join('.'),
+        message: issue.message,
+      }));
+      throw validationFailed(details, 'The scope is not valid for this operation type.');
+    }
+    const initiatorId = actor.kind === 'user' ? actor.user.id : null;
+    const { run, reused } = await this.lifecycle.start({
+      tenant: access.tenant,
+      declaration,
+      scope: parsed.data,
+      initiatorId,
+    });
+    const url = runUrl(tenantSlug, run.id);
+    if (reused || declaration.external) return { run, reused, url };
+    return { run: await this.dispatch(run), reused, url };
+  }
+
+  /** Hands a new run to the workers; if that fails the run ends `failed/dispatch_failed` at once. */
+  async dispatch(run: RunView): Promise<RunView> {
+    try {
+      await enqueueRun(this.queue, { runId: run.id, type: run.type });
+      return run;
+    } catch (error) {
+      this.logger.error({ runId: run.id, err: (error as Error).message }, 'enqueue failed; run marked dispatch_failed');
+      const failed = await this.lifecycle.fail(run.id, {
+        code: 'dispatch_failed',
+        message: 'The run could not be handed to a worker (queue unavailable).',
+      });
+      throw new DispatchFailedError(failed ?? run);
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import type { Catalog } from '../catalog/catalog.ts';
+import type { RelatedLink } from '../catalog/types.ts';
+import { bucketOf, type RunBucket, type RunCounts, type RunFailure, type RunOutcome, type RunStatus } from './model.ts';
+
+/** A run row as the lifecycle and list queries select it (see RUN_COLUMNS). */
+export type RunRow = {
+  id: string;
+  tenant_id: string;
+  tenant_slug: string;
+  type: string;
+  status: RunStatus;
+  outcome: RunOutcome;
+  scope: Record<string, unknown>;
+  total: number;
+  processed: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  failures?: RunFailure[];
+  failure_count: number;
+  initiator_id: string | null;
+  initiator_name: string | null;
+  created_at: Date | string;
+  started_at: Date | string | null;
+  completed_at: Date | string | null;
+  updated_at: Date | string;
+  version: number;
+};
+
+/** The run on the wire (HTTP and live channel). `failures` only where the full detail is asked for. */
+export type RunView = {
+  id: string;
+  tenant: string;
+  type: string;
+  status: RunStatus;
+  outcome: RunOutcome;
+  bucket: RunBucket;
+  counts: RunCounts;
+  failures?: RunFailure[];
+  failureCount: number;
+  scope: Record<string, unknown>;
+  initiator: { id: string; name: string } | null;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  updatedAt: string;
+  version: number;
+  related: RelatedLink[];
+};
+
+/** The columns every run query selects: the run (failures opt-in), its tenant slug and initiator name. */
+export function runColumns(alias: string, { withFailures }: { withFailures: boolean }): string {
+  const r = alias;
+  return [
+    `${r}.id`, `${r}.tenant_id`, 't.slug as tenant_slug', `${r}.type`, `${r}.status`, `${r}.outcome`, `${r}.scope`,
+    `${r}.total`, `${r}.processed`, `${r}.succeeded`, `${r}.failed`, `${r}.skipped`, `${r}.failure_count`,
+    `${r}.initiator_id`, 'u.name as initiator_name', `${r}.created_at`, `${r}.started_at`, `${r}.completed_at`,
+    `${r}.updated_at`, `${r}.version`, ...(withFailures ? [`${r}.failures`] : []),
+  ].join(', ');
+}
+
+export function runJoins(alias: string): string {
+  return `join tenants t on t.id = ${alias}.tenant_id left join users u on u.id = ${alias}.initiator_id`;
+}
+
+const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
+const isoOrNull = (value: Date | string | null): string | null => (value === null ? null : iso(value));
+
+export function toRunView(row: RunRow, catalog: Catalog): RunView {
+  const declaration = catalog.get(row.type);
+  let related: RelatedLink[] = [];
+  try {
+    related = declaration ? declaration.related(row.scope, row.tenant_slug) : [];
+  } catch {
+    related = [];
+  }
+  return {
+    id: row.id,
+    tenant: row.tenant_slug,
+    type: row.type,
+    status: row.status,
+    outcome: row.outcome,
+    bucket: bucketOf(row.status, row.outcome),
+    counts: {
+      total: row.total,
+      processed: row.processed,
+      succeeded: row.succeeded,
+      failed: row.failed,
+      skipped: row.skipped,
+    },
+    ...(row.failures !== undefined ? { failures: row.failures } : {}),
+    failureCount: row.failure_count,
+    scope: row.scope,
+    initiator: row.initiator_id && row.initiator_name !== null ? { id: row.initiator_id, name: row.initiator_name } : null,
+    createdAt: iso(row.created_at),
+    startedAt: isoOrNull(row.started_at),
+    completedAt: isoOrNull(row.completed_at),
+    updatedAt: iso(row.updated_at),
+    version: row.version,
+    related,
+  };
+}
+
+/** The dashboard's run detail path (CONTRACT §3). */
+export function runUrl(tenant: string, runId: string): string {
+  return `/t/${encodeURIComponent(tenant)}/operations/${runId}`;
+}

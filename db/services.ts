@@ -1,0 +1,63 @@
+import type BeeQueue from 'bee-queue';
+import { AuthService } from './auth/service.ts';
+import { Catalog } from './catalog/catalog.ts';
+import { Changefeed } from './changefeed/publisher.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import { NotificationService } from './notifications/service.ts';
+import type { Orm } from './orm.ts';
+import { createRunsQueue, type RunJob } from './queue.ts';
+import { createRedis, type RedisClient } from './redis.ts';
+import { RunLifecycle } from './runs/lifecycle.ts';
+import { RunQueries } from './runs/queries.ts';
+import { RunStarter } from './runs/start.ts';
+import { TenantService } from './tenants/service.ts';
+
+/** Everything the server and the workers share: one set per process, built from the config. */
+export type Services = {
+  config: Config;
+  logger: Logger;
+  orm: Orm;
+  redis: RedisClient;
+  queue: BeeQueue<RunJob>;
+  catalog: Catalog;
+  changefeed: Changefeed;
+  auth: AuthService;
+  tenants: TenantService;
+  notifications: NotificationService;
+  lifecycle: RunLifecycle;
+  runs: RunQueries;
+  starter: RunStarter;
+  close(): Promise<void>;
+};
+
+export async function createServices(config: Config, orm: Orm, logger: Logger, options: { isWorker: boolean }): Promise<Services> {
+  const redis = createRedis(config.redisUrl, logger, 'commands');
+  await redis.connect();
+  const queue = createRunsQueue(config.redisUrl, config.redisPrefix, { isWorker: options.isWorker });
+  queue.on('error', (error) => logger.warn({ err: error.message }, 'queue redis error'));
+  await queue.ready();
+  const catalog = Catalog.forConfig(config);
+  const changefeed = new Changefeed(redis, config.redisPrefix, logger);
+  const notifications = new NotificationService(orm, changefeed);
+  const lifecycle = new RunLifecycle(orm, catalog, notifications, changefeed);
+  return {
+    config,
+    logger,
+    orm,
+    redis,
+    queue,
+    catalog,
+    changefeed,
+    auth: new AuthService(orm, changefeed, { sessionHours: config.sessionTtlHours, kioskDays: config.kioskTtlDays }),
+    tenants: new TenantService(orm, changefeed),
+    notifications,
+    lifecycle,
+    runs: new RunQueries(orm, catalog),
+    starter: new RunStarter(catalog, lifecycle, queue, logger),
+    async close() {
+      await queue.close(5_000).catch(() => undefined);
+      await redis.close().catch(() => undefined);
+    },
+  };
+}

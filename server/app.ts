@@ -1,0 +1,79 @@
+import { createServer, type Server } from 'node:http';
+import cookieParser from 'cookie-parser';
+import express from 'express';
+import type { Services } from '../db/services.ts';
+import { authenticate, originGuard } from './http/auth.ts';
+import { errorHandler, notFoundHandler } from './http/errors.ts';
+import { LoginLimiter } from './http/login-limiter.ts';
+import { authRoutes, meRoutes } from './http/routes/auth.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { notificationRoutes } from './http/routes/notifications.ts';
+import { tenantRoutes } from './http/routes/tenants.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+
+export type App = { app: express.Express; httpServer: Server; metrics: Metrics; close: () => Promise<void> };
+
+export const BODY_LIMIT = '64kb';
+
+/** The HTTP API on one http.Server (the live gateway attaches to the same server). Listen is the caller's. */
+export function createApp(services: Services): App {
+  const { config, logger } = services;
+  const metrics = createMetrics();
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.httpRequests.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+    });
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    res.setHeader('X-Frame-Options', 'DENY');
+    next();
+  });
+
+  app.use(healthRoutes(services, metrics));
+
+  const api = express.Router();
+  api.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  api.use(express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+  api.use(cookieParser());
+  const limiter = new LoginLimiter(services.redis, config.redisPrefix, {
+    maxFailures: config.loginMaxFailures,
+    windowSeconds: config.loginWindowSeconds,
+  }, logger);
+  api.use('/auth', originGuard(config.allowedOrigins), authRoutes(services, limiter));
+  const authed = express.Router();
+  authed.use(authenticate(services.auth), originGuard(config.allowedOrigins));
+  authed.use('/me', meRoutes(services));
+  authed.use('/notifications', notificationRoutes(services));
+  authed.use('/tenants/:tenant', tenantRoutes(services, metrics));
+  api.use(authed);
+  api.use(notFoundHandler);
+  app.use('/api', api);
+  app.use(errorHandler(logger));
+
+  const httpServer = createServer(app);
+  httpServer.headersTimeout = 20_000;
+  httpServer.requestTimeout = 30_000;
+
+  return {
+    app,
+    httpServer,
+    metrics,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!httpServer.listening) return resolve();
+        httpServer.close(() => resolve());
+        httpServer.closeIdleConnections();
+      }),
+  };
+}

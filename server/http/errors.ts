@@ -1,0 +1,48 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError } from '../../db/errors.ts';
+import { InvalidCursorError } from '../../db/pagination.ts';
+import { DispatchFailedError } from '../../db/runs/start.ts';
+import type { Logger } from '../../db/logger.ts';
+
+type BodyParserError = Error & { type?: string; status?: number };
+
+/** Express 5 forwards rejected promises here. Known errors keep their status; anything else is a bare 500. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    if (res.headersSent) return;
+    if (error instanceof DispatchFailedError) {
+      res.status(503).json({ error: { code: error.code, message: error.message }, run: error.run });
+      return;
+    }
+    if (error instanceof AppError) {
+      const body: Record<string, unknown> = { code: error.code, message: error.message };
+      if (error.details) body.details = error.details;
+      res.status(error.status).json({ error: body });
+      return;
+    }
+    if (error instanceof InvalidCursorError) {
+      res.status(400).json({
+        error: { code: 'validation_failed', message: 'The request is not valid.', details: [{ path: 'cursor', message: 'Not a valid cursor.' }] },
+      });
+      return;
+    }
+    const parserError = error as BodyParserError;
+    if (parserError?.type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 'payload_too_large', message: 'The request body is too large.' } });
+      return;
+    }
+    if (parserError?.type && typeof parserError.status === 'number' && parserError.status < 500) {
+      // Malformed JSON, wrong charset, bad encoding: the body-parser family.
+      res.status(400).json({
+        error: { code: 'validation_failed', message: 'The request body is not valid JSON.', details: [{ path: '', message: 'Malformed body.' }] },
+      });
+      return;
+    }
+    logger.error({ err: (error as Error)?.message, route: req.route?.path, method: req.method }, 'unhandled error');
+    res.status(500).json({ error: { code: 'internal_error', message: 'Something went wrong on our side.' } });
+  };
+}
+
+export const notFoundHandler: RequestHandler = (_req, res) => {
+  res.status(404).json({ error: { code: 'not_found', message: 'No such endpoint.' } });
+};

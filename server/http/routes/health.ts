@@ -1,0 +1,56 @@
+import { Router } from 'express';
+import { timingSafeEqual } from 'node:crypto';
+import type { Services } from '../../../db/services.ts';
+import type { Metrics } from '../../metrics.ts';
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+function within<T>(promise: Promise<T>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), CHECK_TIMEOUT_MS);
+    }),
+  ])
+    .catch(() => false)
+    .finally(() => clearTimeout(timer));
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** Liveness, readiness (PostgreSQL + Redis) and Prometheus metrics. */
+export function healthRoutes(services: Services, metrics: Metrics): Router {
+  const router = Router();
+
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/readyz', async (_req, res) => {
+    const [postgres, redis] = await Promise.all([
+      within(services.orm.em.fork().execute('select 1')),
+      within(services.redis.ping()),
+    ]);
+    const ready = postgres && redis;
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'unavailable',
+      checks: { postgres: postgres ? 'ok' : 'down', redis: redis ? 'ok' : 'down' },
+    });
+  });
+
+  router.get('/metrics', async (req, res) => {
+    const token = services.config.metricsToken;
+    if (token && !sameSecret(req.get('authorization') ?? '', `Bearer ${token}`)) {
+      res.status(401).json({ error: { code: 'unauthorized', message: 'Metrics need the metrics token.' } });
+      return;
+    }
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  return router;
+}

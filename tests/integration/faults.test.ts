@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRunsQueue } from '../../db/queue.ts';
+import { RunStarter } from '../../db/runs/start.ts';
+import { createApp } from '../../server/app.ts';
+import { call, ChangefeedRecorder, login, spawnWorker, startApp, type RunningApp } from '../helpers/app.ts';
+import { createTestEnv, seedTenant, type Seeded, type TestEnv } from '../helpers/stack.ts';
+
+const STALL_TIMEOUT_MS = 3_000;
+
+describe('faults', () => {
+  let env: TestEnv;
+  let app: RunningApp;
+  let feed: ChangefeedRecorder;
+  let acme: Seeded;
+  let operator: string;
+
+  beforeAll(async () => {
+    env = await createTestEnv({ RUN_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS) });
+    acme = await seedTenant(env.services, 'acme');
+    app = await startApp(env);
+    feed = await ChangefeedRecorder.start(env);
+    operator = await login(app.baseUrl, acme.users.operator.email);
+  });
+
+  afterAll(async () => {
+    await feed?.close();
+    await app?.close();
+    await env?.cleanup();
+  });
+
+  const countRuns = async (where: string) => {
+    const [row] = await env.services.orm.em.fork().execute<{ n: string }[]>(`select count(*) as n from operation_runs where ${where}`);
+    return Number(row?.n);
+  };
+
+  it('a start whose enqueue fails ends failed/dispatch_failed at once and answers 503 with the run', async () => {
+    // The queue's Redis is unreachable (nothing listens on port 1); everything else is healthy.
+    const deadQueue = createRunsQueue('redis://127.0.0.1:1', env.config.redisPrefix, { isWorker: false });
+    deadQueue.on('error', () => undefined);
+    const starter = new RunStarter(env.services.catalog, env.services.lifecycle, deadQueue, env.services.logger);
+    const broken = createApp({ ...env.services, starter });
+    await new Promise<void>((resolve) => broken.httpServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = broken.httpServer.address() as { port: number };
+      const answer = await call(`http://127.0.0.1:${port}`, 'POST', '/api/tenants/acme/runs', {
+        token: operator,
+        body: { type: 'demo.batch', scope: { key: 'dispatch' } },
+      });
+      expect(answer.status).toBe(503);
+      expect(answer.body.error.code).toBe('dispatch_failed');
+      expect(answer.body.run).toMatchObject({ status: 'completed', outcome: 'failed', bucket: 'failed' });
+      const detail = await call(app.baseUrl, 'GET', `/api/tenants/acme/runs/${answer.body.run.id}`, { token: operator });
+      expect(detail.body.run.failures).toEqual([expect.objectContaining({ code: 'dispatch_failed' })]);
+      expect(await countRuns(`status <> 'completed'`)).toBe(0);
+      // The initiator is told: queued, then failed.
+      await feed.until(
+        () => feed.users.filter((u) => u.type === 'notification:new' && u.notification.runId === answer.body.run.id).length === 2,
+        10_000,
+        'dispatch notifications',
+      );
+    } finally {
+      await broken.close();
+      await deadQueue.close(1_000).catch(() => undefined);
+    }
+  });
+
+  it('a worker SIGKILLed mid-run: the run ends failed/worker_lost within the stall bound, keeping its counts', async () => {
+    const doomed = await spawnWorker(env);
+    const started = await call(app.baseUrl, 'POST', '/api/tenants/acme/runs', {
+      token: operator,
+      body: { type: 'demo.batch', scope: { items: 200, itemMs: 50, key: 'sigkill' } },
+    });
+    expect(started.status).toBe(202);
+    const runId: string = started.body.run.id;
+    await feed.until(
+      () => feed.forRun(runId).some((c) => c.kind === 'progress' && c.run.counts.succeeded > 0),
+      20_000,
+      'first progress',
+    );
+    await doomed.kill();
+    const killedAt = Date.now();
+    const survivor = await spawnWorker(env);
+    try {
+      const completed = await feed.completed(runId, STALL_TIMEOUT_MS + 15_000);
+      const detectedAfter = Date.now() - killedAt;
+      expect(completed.run).toMatchObject({ status: 'completed', outcome: 'failed' });
+      expect(completed.run.counts.succeeded).toBeGreaterThan(0);
+      expect(completed.run.counts.processed).toBeLessThan(200);
+      const detail = await call(app.baseUrl, 'GET', `/api/tenants/acme/runs/${runId}`, { token: operator });
+      expect(detail.body.run.failures.at(-1)).toMatchObject({ code: 'worker_lost' });
+      // The bound: stall timeout plus one sweep interval, with slack for a busy machine.
+      expect(detectedAfter).toBeLessThan(STALL_TIMEOUT_MS + 10_000);
+    } finally {
+      await survivor.stop();
+    }
+  });
+
+  it('queued runs wait for a worker however long it takes; they never time out', async () => {
+    const started = await call(app.baseUrl, 'POST', '/api/tenants/acme/runs', {
+      token: operator,
+      body: { type: 'demo.batch', scope: { items: 1, itemMs: 1, key: 'waits' } },
+    });
+    const runId: string = started.body.run.id;
+    // Longer than the stall timeout with no worker at all: still queued.
+    await new Promise((resolve) => setTimeout(resolve, STALL_TIMEOUT_MS + 500));
+    const detail = await call(app.baseUrl, 'GET', `/api/tenants/acme/runs/${runId}`, { token: operator });
+    expect(detail.body.run.status).toBe('queued');
+    const worker = await spawnWorker(env);
+    try {
+      const completed = await feed.completed(runId);
+      expect(completed.run.outcome).toBe('succeeded');
+    } finally {
+      await worker.stop();
+    }
+  });
+});

@@ -1,0 +1,153 @@
+import type { Logger } from '../db/logger.ts';
+import type { Orm } from '../db/orm.ts';
+import type { Config } from '../db/config.ts';
+import type { CompleteInput, ProgressDelta, RunLifecycle } from '../db/runs/lifecycle.ts';
+import { MAX_STORED_FAILURES } from '../db/runs/model.ts';
+import type { RunView } from '../db/runs/view.ts';
+import { sanitizeError } from '../db/sanitize/sanitizer.ts';
+
+export type FailureInput = { code: string; message?: string; item?: string };
+
+/** What a handler sees: its run and scope, and ways to report items. Persistence is the runner's job. */
+export type RunContext<Scope = Record<string, unknown>> = {
+  run: RunView;
+  scope: Scope;
+  /** Aborted when the worker is shutting down; long handlers should stop early. */
+  signal: AbortSignal;
+  orm: Orm;
+  config: Config;
+  setTotal(total: number): void;
+  succeeded(count?: number): void;
+  failed(failure: FailureInput): void;
+  skipped(count?: number): void;
+  /** The run cannot proceed at all: it ends `failed` whatever succeeded so far. */
+  abort(failure: FailureInput): void;
+};
+
+export type OperationHandler<Scope = Record<string, unknown>> = (ctx: RunContext<Scope>) => Promise<void>;
+
+/** Progress is persisted at most this often per run (the terminal write is always immediate). */
+export const PROGRESS_FLUSH_MS = 250;
+
+/**
+ * Wraps every handler: marks the run started, accumulates item results in memory and persists them
+ * coalesced (≤ 4 writes/s per run), heartbeats while the handler is quiet, and completes the run with the
+ * outcome rule. A thrown error becomes one sanitized failure and the outcome `failed`.
+ */
+export class Runner {
+  readonly #active = new Map<string, AbortController>();
+
+  constructor(
+    private readonly lifecycle: RunLifecycle,
+    private readonly handlers: ReadonlyMap<string, OperationHandler>,
+    private readonly deps: { orm: Orm; config: Config; logger: Logger },
+  ) {}
+
+  get activeRunIds(): string[] {
+    return [...this.#active.keys()];
+  }
+
+  /** Aborts every in-flight handler (worker shutdown). */
+  abortAll(): void {
+    for (const controller of this.#active.values()) controller.abort();
+  }
+
+  async process(runId: string): Promise<void> {
+    const run = await this.lifecycle.markStarted(runId);
+    // Not queued any more: a redelivered job of a run that is running elsewhere or already ended.
+    if (!run) return;
+    const handler = this.handlers.get(run.type);
+    const controller = new AbortController();
+    this.#active.set(runId, controller);
+    const pending = new PendingProgress();
+    let aborted: FailureInput | null = null;
+    let flushing: Promise<void> = Promise.resolve();
+    const flush = () => {
+      flushing = flushing.then(async () => {
+        const delta = pending.take();
+        if (delta) await this.lifecycle.progress(runId, delta);
+      });
+      return flushing;
+    };
+    const timer = setInterval(() => {
+      void flush().catch((error: Error) => this.deps.logger.warn({ runId, err: error.message }, 'progress write failed'));
+    }, PROGRESS_FLUSH_MS);
+    const heartbeat = setInterval(() => {
+      void this.lifecycle.heartbeat([runId]).catch(() => undefined);
+    }, Math.max(500, Math.min(this.deps.config.stallTimeoutMs / 4, 5_000)));
+    const completion: CompleteInput = {};
+    try {
+      if (!handler) throw Object.assign(new Error(`No handler for operation type ${run.type}.`), { code: 'unknown_operation' });
+      await handler({
+        run,
+        scope: run.scope,
+        signal: controller.signal,
+        orm: this.deps.orm,
+        config: this.deps.config,
+        setTotal: (total) => pending.setTotal(total),
+        succeeded: (count = 1) => pending.add('succeeded', count),
+        skipped: (count = 1) => pending.add('skipped', count),
+        failed: (failure) => pending.failItem(failure),
+        abort: (failure) => {
+          aborted = failure;
+        },
+      });
+      if (aborted) {
+        completion.aborted = true;
+        pending.note(aborted);
+      }
+    } catch (error) {
+      completion.aborted = true;
+      pending.note(controller.signal.aborted
+        ? { code: 'worker_shutdown', message: 'The worker stopped before this run finished.' }
+        : sanitizeError(error));
+    } finally {
+      clearInterval(timer);
+      clearInterval(heartbeat);
+      this.#active.delete(runId);
+    }
+    await flushing.catch(() => undefined);
+    await this.lifecycle.complete(runId, { ...pending.take(), ...completion }, ['running']);
+  }
+}
+
+/** Item results not yet persisted: increments since the last write. Buffered failures are capped. */
+class PendingProgress {
+  #delta = PendingProgress.empty();
+  #dirty = false;
+
+  static empty(): ProgressDelta & { succeeded: number; failed: number; skipped: number; failures: FailureInput[]; failureCount: number } {
+    return { succeeded: 0, failed: 0, skipped: 0, failures: [], failureCount: 0 };
+  }
+
+  setTotal(total: number): void {
+    this.#delta.total = total;
+    this.#dirty = true;
+  }
+
+  add(key: 'succeeded' | 'skipped', count: number): void {
+    this.#delta[key] += count;
+    this.#dirty = true;
+  }
+
+  /** One item failed. */
+  failItem(failure: FailureInput): void {
+    this.#delta.failed += 1;
+    this.note(failure);
+  }
+
+  /** A failure of the run itself (abort, error): recorded, but no item is counted. */
+  note(failure: FailureInput): void {
+    if (this.#delta.failures.length < MAX_STORED_FAILURES) this.#delta.failures.push(failure);
+    this.#delta.failureCount += 1;
+    this.#dirty = true;
+  }
+
+  take(): ProgressDelta | null {
+    if (!this.#dirty) return null;
+    const delta = this.#delta;
+    this.#delta = PendingProgress.empty();
+    this.#dirty = false;
+    return delta;
+  }
+}

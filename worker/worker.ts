@@ -1,0 +1,52 @@
+import type { Services } from '../db/services.ts';
+import { STALL_INTERVAL_MS } from '../db/queue.ts';
+import { handlers } from './operations/index.ts';
+import { Runner } from './runner.ts';
+import { SCHEDULE_CHECK_MS, startDailyPurges } from './schedule.ts';
+
+export type Worker = { runner: Runner; close(): Promise<void> };
+
+/** How long in-flight handlers get to finish on shutdown before they are aborted. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+/**
+ * Consumes the runs queue, sweeps runs whose worker died (`worker_lost`), and starts the daily purge.
+ * Any number of workers may run against one PostgreSQL and Redis.
+ */
+export function startWorker(services: Services): Worker {
+  const { config, logger, lifecycle, queue } = services;
+  const runner = new Runner(lifecycle, handlers, { orm: services.orm, config, logger });
+
+  queue.process(config.workerConcurrency, async (job) => {
+    await runner.process(job.data.runId);
+  });
+  // bee-queue only notices jobs of dead workers (re-queueing them) when asked to look.
+  void queue.checkStalledJobs(STALL_INTERVAL_MS).catch(() => undefined);
+
+  const sweepEvery = Math.max(250, Math.min(config.stallTimeoutMs / 4, 10_000));
+  const sweeper = setInterval(() => {
+    lifecycle
+      .sweepStalled(config.stallTimeoutMs)
+      .then((lost) => lost.length > 0 && logger.warn({ runs: lost.map((r) => r.id) }, 'runs ended worker_lost'))
+      .catch((error: Error) => logger.warn({ err: error.message }, 'stall sweep failed'));
+  }, sweepEvery);
+
+  const schedule = () =>
+    startDailyPurges(services)
+      .then((started) => started > 0 && logger.info({ started }, 'daily purge runs started'))
+      .catch((error: Error) => logger.warn({ err: error.message }, 'purge scheduling failed'));
+  const scheduler = setInterval(schedule, SCHEDULE_CHECK_MS);
+  const firstSchedule = setTimeout(schedule, 10_000);
+
+  return {
+    runner,
+    async close() {
+      clearInterval(sweeper);
+      clearInterval(scheduler);
+      clearTimeout(firstSchedule);
+      const abortLater = setTimeout(() => runner.abortAll(), SHUTDOWN_GRACE_MS);
+      await queue.close(SHUTDOWN_GRACE_MS * 2).catch(() => undefined);
+      clearTimeout(abortLater);
+    },
+  };
+}
