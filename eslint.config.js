@@ -16,4 +16,9 @@ export default tseslint.config(
     files: ['tests/**', 'scripts/**', 'db/admin/**'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // Tests read untyped JSON responses.
+    files: ['tests/**'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
 );

@@ -67,13 +67,7 @@ const iso = (value: Date | string): string => (value instanceof Date ? value : n
 const isoOrNull = (value: Date | string | null): string | null => (value === null ? null : iso(value));
 
 export function toRunView(row: RunRow, catalog: Catalog): RunView {
-  const declaration = catalog.get(row.type);
-  let related: RelatedLink[] = [];
-  try {
-    related = declaration ? declaration.related(row.scope, row.tenant_slug) : [];
-  } catch {
-    related = [];
-  }
+  const related = relatedLinks(row, catalog);
   return {
     id: row.id,
     tenant: row.tenant_slug,
@@ -99,6 +93,16 @@ export function toRunView(row: RunRow, catalog: Catalog): RunView {
     version: row.version,
     related,
   };
+}
+
+/** Links from the operation type; a type whose link builder throws shows none rather than failing the read. */
+function relatedLinks(row: RunRow, catalog: Catalog): RelatedLink[] {
+  const declaration = catalog.get(row.type);
+  try {
+    return declaration ? declaration.related(row.scope, row.tenant_slug) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The dashboard's run detail path (CONTRACT §3). */
