@@ -45,6 +45,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   COOKIE_SECURE: bool.optional(),
+  LIVE_POLLING: bool.default(false),
 });
 
 export type Config = {
@@ -68,6 +69,8 @@ export type Config = {
   /** Port of the embedded PostgreSQL that `npm start` runs when DATABASE_URL is unset. */
   embeddedPgPort: number;
   cookieSecure: boolean | undefined;
+  /** Allow HTTP long-polling for the live channel (needs sticky sessions behind a load balancer). */
+  livePolling: boolean;
 };
 
 export class ConfigError extends Error {
@@ -104,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     cookieSecure: e.COOKIE_SECURE,
+    livePolling: e.LIVE_POLLING,
   };
 }
 

@@ -9,13 +9,22 @@ import { authRoutes, meRoutes } from './http/routes/auth.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { notificationRoutes } from './http/routes/notifications.ts';
 import { tenantRoutes } from './http/routes/tenants.ts';
+import { attachGateway, type Gateway } from './live/gateway.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 
-export type App = { app: express.Express; httpServer: Server; metrics: Metrics; close: () => Promise<void> };
+export type App = {
+  app: express.Express;
+  httpServer: Server;
+  gateway: Gateway;
+  metrics: Metrics;
+  /** Resolves once the live relay is subscribed to the changefeed (listen after this). */
+  ready: Promise<void>;
+  close: () => Promise<void>;
+};
 
 export const BODY_LIMIT = '64kb';
 
-/** The HTTP API on one http.Server (the live gateway attaches to the same server). Listen is the caller's. */
+/** The HTTP API and the live gateway on one http.Server. Listening is the caller's. */
 export function createApp(services: Services): App {
   const { config, logger } = services;
   const metrics = createMetrics();
@@ -65,15 +74,23 @@ export function createApp(services: Services): App {
   httpServer.headersTimeout = 20_000;
   httpServer.requestTimeout = 30_000;
 
+  const gateway = attachGateway(httpServer, services, metrics);
+
   return {
     app,
     httpServer,
+    gateway,
     metrics,
-    close: () =>
-      new Promise<void>((resolve) => {
+    ready: gateway.ready,
+    // In-flight requests finish; live sockets are told to go (clients reconnect to another node).
+    close: async () => {
+      const closed = new Promise<void>((resolve) => {
         if (!httpServer.listening) return resolve();
         httpServer.close(() => resolve());
         httpServer.closeIdleConnections();
-      }),
+      });
+      await gateway.close();
+      await closed;
+    },
   };
 }

@@ -8,6 +8,7 @@ server.httpServer.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EADDRINUSE') fatal(`Port ${config.port} is already in use. Set PORT to a free port.`);
   fatal(`The server could not listen: ${error.code ?? error.message}`);
 });
+await server.ready.catch(() => fatal('Cannot subscribe to the changefeed on Redis. Is REDIS_URL reachable?'));
 server.httpServer.listen(config.port, config.host, () => {
   logger.info({ port: config.port, host: config.host }, 'server listening');
 });

@@ -66,12 +66,47 @@ export class AuthService {
   /** Resolves a presented token to its actor; null when unknown, expired or revoked. */
   async authenticate(token: string): Promise<Actor | null> {
     if (!looksLikeToken(token)) return null;
+    return this.resolve('a.token_hash = ?', hashToken(token));
+  }
+
+  /** The current actor behind a token id (fresh memberships); null once revoked or expired. */
+  async refresh(tokenId: string): Promise<Actor | null> {
+    return this.resolve('a.id = ?', tokenId);
+  }
+
+  /** Of the given token ids, those still valid (not revoked, not expired). */
+  async stillValid(tokenIds: string[]): Promise<Set<string>> {
+    if (tokenIds.length === 0) return new Set();
+    const rows = await this.orm.em.fork().execute<{ id: string }[]>(
+      `select id from auth_tokens where id = any(?::uuid[]) and revoked_at is null and (expires_at is null or expires_at > now())`,
+      [`{${tokenIds.join(',')}}`],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Tenant slugs each of the given users is currently a member of. */
+  async memberSlugs(userIds: string[]): Promise<Map<string, Set<string>>> {
+    const result = new Map<string, Set<string>>();
+    if (userIds.length === 0) return result;
+    const rows = await this.orm.em.fork().execute<{ user_id: string; slug: string }[]>(
+      `select m.user_id, t.slug from memberships m join tenants t on t.id = m.tenant_id where m.user_id = any(?::uuid[])`,
+      [`{${userIds.join(',')}}`],
+    );
+    for (const row of rows) {
+      const slugs = result.get(row.user_id) ?? new Set<string>();
+      slugs.add(row.slug);
+      result.set(row.user_id, slugs);
+    }
+    return result;
+  }
+
+  private async resolve(where: string, value: string): Promise<Actor | null> {
     const em = this.orm.em.fork();
     const [row] = await em.execute<TokenRow[]>(
       `select a.id, a.kind, a.user_id, a.tenant_id, t.slug as tenant_slug, t.name as tenant_name, u.email, u.name
        from auth_tokens a left join tenants t on t.id = a.tenant_id left join users u on u.id = a.user_id
-       where a.token_hash = ? and a.revoked_at is null and (a.expires_at is null or a.expires_at > now())`,
-      [hashToken(token)],
+       where ${where} and a.revoked_at is null and (a.expires_at is null or a.expires_at > now())`,
+      [value],
     );
     if (!row) return null;
     if (row.kind === 'user') {

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Changefeed } from '../changefeed/publisher.ts';
 import type { Orm } from '../orm.ts';
-import { decodeCursor, encodeCursor } from '../pagination.ts';
+import { cursorInstant, decodeCursor, encodeCursor } from '../pagination.ts';
 import type { NotificationText } from './messages.ts';
 import { toNotificationView, type NotificationRow, type NotificationView } from './view.ts';
 
@@ -43,8 +43,8 @@ export class NotificationService {
       where += ' and (n.created_at, n.id) < (?::timestamptz, ?::uuid)';
       params.push(createdAt, id);
     }
-    const rows = await this.orm.em.fork().execute<NotificationRow[]>(
-      `select ${COLUMNS} from notifications n join tenants t on t.id = n.tenant_id
+    const rows = await this.orm.em.fork().execute<(NotificationRow & { cursor_at: string })[]>(
+      `select ${COLUMNS}, ${cursorInstant('n.created_at')} as cursor_at from notifications n join tenants t on t.id = n.tenant_id
        where ${where} order by n.created_at desc, n.id desc limit ?`,
       [...params, options.limit + 1],
     );
@@ -53,7 +53,7 @@ export class NotificationService {
     return {
       notifications: page.map(toNotificationView),
       unreadCount: await this.unreadCount(userId),
-      nextCursor: rows.length > options.limit && last ? encodeCursor(last.created_at, last.id) : null,
+      nextCursor: rows.length > options.limit && last ? encodeCursor(last.cursor_at, last.id) : null,
     };
   }
 

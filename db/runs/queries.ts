@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/catalog.ts';
 import type { Orm } from '../orm.ts';
-import { decodeCursor, encodeCursor } from '../pagination.ts';
+import { cursorInstant, decodeCursor, encodeCursor } from '../pagination.ts';
 import { RUN_BUCKETS, type RunBucket } from './model.ts';
 import { runColumns, runJoins, toRunView, type RunRow, type RunView } from './view.ts';
 
@@ -64,8 +64,9 @@ export class RunQueries {
       where.push('(r.created_at, r.id) < (?::timestamptz, ?::uuid)');
       params.push(createdAt, id);
     }
-    const rows = await this.orm.em.fork().execute<RunRow[]>(
-      `select ${runColumns('r', { withFailures: false })} from operation_runs r ${runJoins('r')}
+    const rows = await this.orm.em.fork().execute<(RunRow & { cursor_at: string })[]>(
+      `select ${runColumns('r', { withFailures: false })}, ${cursorInstant('r.created_at')} as cursor_at
+       from operation_runs r ${runJoins('r')}
        where ${where.join(' and ')} order by r.created_at desc, r.id desc limit ?`,
       [...params, filters.limit + 1],
     );
@@ -73,7 +74,7 @@ export class RunQueries {
     const last = page.at(-1);
     return {
       runs: page.map((row) => toRunView(row, this.catalog)),
-      nextCursor: rows.length > filters.limit && last ? encodeCursor(last.created_at, last.id) : null,
+      nextCursor: rows.length > filters.limit && last ? encodeCursor(last.cursor_at, last.id) : null,
     };
   }
 

@@ -5,6 +5,7 @@ import type { Catalog } from '../catalog/catalog.ts';
 import { AppError, validationFailed, type ErrorDetail } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { enqueueRun, type RunJob } from '../queue.ts';
+import { inspectInput } from '../validation.ts';
 import type { RunLifecycle } from './lifecycle.ts';
 import { runUrl, type RunView } from './view.ts';
 
@@ -32,11 +33,21 @@ export class RunStarter {
 
   async start(actor: Actor, tenantSlug: string, request: StartRequest): Promise<StartAnswer> {
     const declaration = this.catalog.get(request.type);
-    // Membership first, so non-members learn nothing about the catalog.
-    requireTenantAccess(actor, tenantSlug, 'read');
+    // Access first, so callers who may start nothing learn nothing about the catalog.
+    requireTenantAccess(actor, tenantSlug, { role: 'operator' });
     if (!declaration) throw validationFailed([{ path: 'type', message: 'Unknown operation type.' }]);
     const access = requireTenantAccess(actor, tenantSlug, { role: declaration.minRole });
-    const parsed = declaration.scope.safeParse(request.scope ?? {});
+    // An absent scope means "all defaults"; anything else (null included) must satisfy the type's schema.
+    const scope = request.scope === undefined ? {} : request.scope;
+    const { unsafePaths, tooDeep } = inspectInput(scope);
+    if (tooDeep) throw validationFailed([{ path: 'scope', message: 'is nested too deeply' }], 'The scope is not valid for this operation type.');
+    if (unsafePaths.length > 0) {
+      throw validationFailed(
+        unsafePaths.slice(0, 20).map((path) => ({ path: ['scope', path].filter(Boolean).join('.'), message: 'must not contain NUL bytes or malformed Unicode' })),
+        'The scope is not valid for this operation type.',
+      );
+    }
+    const parsed = declaration.scope.safeParse(scope);
     if (!parsed.success) {
       const details: ErrorDetail[] = parsed.error.issues.slice(0, 20).map((issue) => ({
         path: ['scope', ...issue.path.map(String)].join('.'),

@@ -53,7 +53,8 @@ export function originGuard(allowedOrigins: string[]): RequestHandler {
   return (req, _res, next) => {
     const safe = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
     const origin = req.get('origin');
-    if (safe || req.authVia === 'bearer' || !origin) return next();
+    // Any request that presents its own Authorization header carries no ambient (cookie) authority.
+    if (safe || req.authVia === 'bearer' || req.get('authorization') || !origin) return next();
     const allowed = allowedOrigins.length > 0 ? allowedOrigins : [ownOrigin(req)];
     if (!allowed.includes(origin)) throw forbidden('This request came from an origin that is not allowed.');
     next();

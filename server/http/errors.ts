@@ -4,7 +4,7 @@ import { InvalidCursorError } from '../../db/pagination.ts';
 import { DispatchFailedError } from '../../db/runs/start.ts';
 import type { Logger } from '../../db/logger.ts';
 
-type BodyParserError = Error & { type?: string; status?: number };
+type HttpStackError = Error & { type?: string; status?: number; statusCode?: number };
 
 /** Express 5 forwards rejected promises here. Known errors keep their status; anything else is a bare 500. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
@@ -26,15 +26,17 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       });
       return;
     }
-    const parserError = error as BodyParserError;
-    if (parserError?.type === 'entity.too.large') {
+    // Errors of the HTTP stack itself (body parser, router): malformed JSON or encoding, undecodable
+    // percent-escapes in a path. Their text may echo the input, so only a fixed message goes out.
+    const httpError = error as HttpStackError;
+    const status = httpError?.status ?? httpError?.statusCode;
+    if (status === 413 || httpError?.type === 'entity.too.large') {
       res.status(413).json({ error: { code: 'payload_too_large', message: 'The request body is too large.' } });
       return;
     }
-    if (parserError?.type && typeof parserError.status === 'number' && parserError.status < 500) {
-      // Malformed JSON, wrong charset, bad encoding: the body-parser family.
+    if (typeof status === 'number' && status >= 400 && status < 500) {
       res.status(400).json({
-        error: { code: 'validation_failed', message: 'The request body is not valid JSON.', details: [{ path: '', message: 'Malformed body.' }] },
+        error: { code: 'validation_failed', message: 'The request could not be read.', details: [{ path: '', message: 'Malformed request.' }] },
       });
       return;
     }

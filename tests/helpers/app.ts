@@ -15,6 +15,7 @@ export type RunningApp = App & { baseUrl: string };
 /** The real HTTP server on a free loopback port. */
 export async function startApp(env: TestEnv): Promise<RunningApp> {
   const app = createApp(env.services);
+  await app.ready;
   await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
   const { port } = app.httpServer.address() as AddressInfo;
   return { ...app, baseUrl: `http://127.0.0.1:${port}` };

@@ -4,12 +4,13 @@ import { rateLimited, unauthorized } from '../../../db/errors.ts';
 import type { Services } from '../../../db/services.ts';
 import { authenticate, actorOf, SESSION_COOKIE } from '../auth.ts';
 import type { LoginLimiter } from '../login-limiter.ts';
+import { safeString } from '../../../db/validation.ts';
 import { parse } from '../validate.ts';
 import { requireUser } from '../../../db/access/policy.ts';
 
 const loginBody = z.strictObject({
-  email: z.string().min(1).max(254),
-  password: z.string().min(1).max(200),
+  email: safeString().min(1).max(254),
+  password: safeString().min(1).max(200),
 });
 
 export function authRoutes(services: Services, limiter: LoginLimiter): Router {

@@ -8,35 +8,36 @@ import { DispatchFailedError } from '../../../db/runs/start.ts';
 import type { Services } from '../../../db/services.ts';
 import type { Metrics } from '../../metrics.ts';
 import { actorOf } from '../auth.ts';
+import { isoDate, safeString } from '../../../db/validation.ts';
 import { parse, uuidParam } from '../validate.ts';
 
 const DEFAULT_WINDOW_DAYS = 30;
 const TYPE = z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'must look like resource.action').max(100);
 const oneOrMany = <T extends z.ZodType>(item: T) =>
   z.union([item, z.array(item).max(20)]).optional().transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]));
-const isoDate = z.string().max(40).refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date').transform((v) => new Date(v));
 
 const listQuery = z.strictObject({
   type: oneOrMany(TYPE),
   resource: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a resource name such as drift').max(60).optional(),
   bucket: oneOrMany(z.enum(RUN_BUCKETS)),
   initiator: z.union([z.literal('me'), z.uuid()]).optional(),
-  from: isoDate.optional(),
-  to: isoDate.optional(),
+  from: isoDate().optional(),
+  to: isoDate().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(200).optional(),
 });
 
 const startBody = z.strictObject({
   type: z.string().min(1).max(100),
-  scope: z.record(z.string(), z.unknown()).optional(),
+  // Validated by the operation type's own strict schema (a record here would silently drop `__proto__`).
+  scope: z.unknown().optional(),
 });
 
 const statsQuery = z.strictObject({
   window: z.enum(Object.keys(STATS_WINDOWS) as [StatsWindow, ...StatsWindow[]]).default('24h'),
 });
 
-const tokenBody = z.strictObject({ label: z.string().trim().min(1).max(200) });
+const tokenBody = z.strictObject({ label: safeString().trim().min(1).max(200) });
 
 /** Everything under /api/tenants/:tenant — each handler starts with the one access check. */
 export function tenantRoutes(services: Services, metrics: Metrics): Router {
@@ -61,10 +62,11 @@ export function tenantRoutes(services: Services, metrics: Metrics): Router {
   });
 
   router.post('/runs', async (req, res) => {
-    access(req, 'read');
+    // Readonly members and kiosks start nothing (CONTRACT §2): refused before any input is read.
+    access(req, { role: 'operator' });
     const body = parse(startBody, req.body);
     try {
-      const answer = await starter.start(actorOf(req), tenantOf(req), { type: body.type, scope: body.scope ?? {} });
+      const answer = await starter.start(actorOf(req), tenantOf(req), { type: body.type, scope: body.scope });
       metrics.runStarts.inc({ result: answer.reused ? 'reused' : 'created' });
       res.status(answer.reused ? 200 : 202).json(answer);
     } catch (error) {

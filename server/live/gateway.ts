@@ -1,0 +1,176 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { parse as parseCookies } from 'cookie';
+import { Server } from 'socket.io';
+import type { ControlMessage } from '../../db/changefeed/messages.ts';
+import type { Services } from '../../db/services.ts';
+import { SESSION_COOKIE } from '../http/auth.ts';
+import type { Metrics } from '../metrics.ts';
+import { SOCKET_LIMITS, type LiveServer, type LiveSocket } from './context.ts';
+import { LIVE_PATH } from './events.ts';
+import { onSubscribe, onUnsubscribe } from './handlers/subscribe.ts';
+import { startRelay, type Relay } from './relay.ts';
+import { rooms } from './rooms.ts';
+
+export type Gateway = { io: LiveServer; ready: Promise<void>; close(): Promise<void> };
+
+/** Sockets are re-checked this often: revoked or expired tokens, removed memberships, slow clients. */
+export const REVALIDATE_MS = 2_000;
+
+/** Browsers send Origin; it must be allowed (own origin by default). Non-browser clients send none. */
+export function originAllowed(req: IncomingMessage, allowedOrigins: string[]): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true;
+  if (allowedOrigins.length > 0) return allowedOrigins.includes(origin);
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+function handshakeToken(socket: LiveSocket): string | null {
+  const auth = socket.handshake.auth as Record<string, unknown> | undefined;
+  if (typeof auth?.token === 'string' && auth.token.length <= 200) return auth.token;
+  const cookie = socket.handshake.headers.cookie;
+  if (!cookie || cookie.length > 8_192) return null;
+  const value = parseCookies(cookie)[SESSION_COOKIE];
+  return typeof value === 'string' && value.length <= 200 ? value : null;
+}
+
+/**
+ * The live channel (CONTRACT §4) on the API's own HTTP server: handshake authentication, tenant rooms
+ * behind the access policy, and the Redis relay. HTTP handlers never emit here; they publish.
+ */
+export function attachGateway(httpServer: HttpServer, services: Services, metrics: Metrics): Gateway {
+  const { config, logger, auth } = services;
+  const io: LiveServer = new Server(httpServer, {
+    path: LIVE_PATH,
+    serveClient: false,
+    // WebSocket only: no sticky sessions needed behind a load balancer. Long-polling is opt-in.
+    transports: config.livePolling ? ['polling', 'websocket'] : ['websocket'],
+    maxHttpBufferSize: 64 * 1024,
+    perMessageDeflate: false,
+    httpCompression: false,
+    connectTimeout: 10_000,
+    allowRequest: (req, callback) => {
+      const ok = originAllowed(req, config.allowedOrigins);
+      if (!ok) metrics.live.refusedHandshakes.inc({ reason: 'origin' });
+      callback(ok ? null : 'origin not allowed', ok);
+    },
+  });
+
+  io.use(async (socket, next) => {
+    const token = handshakeToken(socket);
+    try {
+      const actor = token ? await auth.authenticate(token) : null;
+      // Integration tokens report runs over HTTP; they have no live access.
+      if (!actor || actor.kind === 'integration') {
+        metrics.live.refusedHandshakes.inc({ reason: 'unauthorized' });
+        return next(new Error('unauthorized'));
+      }
+      socket.data = { actor, tenants: new Set(), window: { startedAt: Date.now(), count: 0 } };
+      next();
+    } catch {
+      metrics.live.refusedHandshakes.inc({ reason: 'unavailable' });
+      next(new Error('unavailable'));
+    }
+  });
+
+  io.on('connection', (socket) => {
+    const { actor } = socket.data;
+    void socket.join(rooms.token(actor.tokenId));
+    if (actor.kind === 'user') void socket.join(rooms.user(actor.user.id));
+    metrics.live.sockets.inc({ kind: actor.kind });
+    socket.on('subscribe', onSubscribe(socket, auth));
+    socket.on('unsubscribe', onUnsubscribe(socket));
+    socket.on('disconnect', () => {
+      metrics.live.sockets.dec({ kind: actor.kind });
+    });
+  });
+
+  const onControl = (message: ControlMessage) => {
+    if (message.type === 'token:revoked') io.in(rooms.token(message.tokenId)).disconnectSockets(true);
+    if (message.type === 'membership:removed') {
+      for (const socket of io.of('/').sockets.values()) {
+        if (socket.data.actor?.kind === 'user' && socket.data.actor.user.id === message.userId) leave(socket, message.tenant);
+      }
+    }
+  };
+
+  const revalidate = async () => {
+    const sockets = [...io.of('/').sockets.values()];
+    let subscriptions = 0;
+    for (const socket of sockets) {
+      if (bufferedPackets(socket) > SOCKET_LIMITS.maxBufferedPackets) {
+        metrics.live.slowClientsDropped.inc();
+        socket.disconnect(true);
+      }
+      subscriptions += socket.data.tenants.size;
+    }
+    metrics.live.subscriptions.set(subscriptions);
+    if (sockets.length === 0) return;
+    const valid = await auth.stillValid([...new Set(sockets.map((s) => s.data.actor.tokenId))]);
+    const members = await auth.memberSlugs([
+      ...new Set(sockets.flatMap((s) => (s.data.actor.kind === 'user' && s.data.tenants.size > 0 ? [s.data.actor.user.id] : []))),
+    ]);
+    for (const socket of sockets) {
+      const { actor, tenants } = socket.data;
+      if (!valid.has(actor.tokenId)) {
+        socket.disconnect(true);
+        continue;
+      }
+      if (actor.kind !== 'user') continue;
+      for (const tenant of tenants) if (!members.get(actor.user.id)?.has(tenant)) leave(socket, tenant);
+    }
+  };
+
+  let revalidating = false;
+  const tick = () => {
+    if (revalidating) return;
+    revalidating = true;
+    revalidate()
+      .catch((error: Error) => logger.warn({ err: error.message }, 'live revalidation failed'))
+      .finally(() => {
+        revalidating = false;
+      });
+  };
+  const timer = setInterval(tick, REVALIDATE_MS);
+
+  const subscriber = services.redis.duplicate();
+  const relay: Promise<Relay> = startRelay({
+    io,
+    subscriber,
+    channels: services.changefeed.channels,
+    metrics,
+    logger,
+    onControl,
+    onRestored: () => {
+      // Control messages may have been missed too: re-check before telling clients to re-read.
+      tick();
+      io.emit('resync', {});
+    },
+  });
+
+  return {
+    io,
+    ready: relay.then(() => undefined),
+    async close() {
+      clearInterval(timer);
+      await relay.then((r) => r.close()).catch(() => subscriber.close().catch(() => undefined));
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => {
+        io.close(() => resolve());
+      });
+    },
+  };
+}
+
+/** Packets engine.io holds for a client that is not reading (its write buffer is not in the public types). */
+function bufferedPackets(socket: LiveSocket): number {
+  return (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
+}
+
+function leave(socket: LiveSocket, tenant: string): void {
+  socket.data.tenants.delete(tenant);
+  void socket.leave(rooms.tenant(tenant));
+}
