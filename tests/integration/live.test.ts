@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, ChangefeedRecorder, login, spawnWorker, startApp, type RunningApp, type WorkerProcess } from '../helpers/app.ts';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { call, ChangefeedRecorder, login, ROOT, spawnWorker, startApp, type RunningApp, type WorkerProcess } from '../helpers/app.ts';
 import { RecordingClient, refusal } from '../helpers/live.ts';
 import { createTestEnv, seedTenant, type Seeded, type TestEnv } from '../helpers/stack.ts';
 
@@ -168,5 +170,59 @@ describe('live channel', () => {
     await watcher.until(() => watcher.of('run:update').some((u) => u.run.id === started.body.run.id && u.kind === 'completed'));
     expect(client.of('run:update').some((u) => u.run.id === started.body.run.id)).toBe(false);
     expect(await client.subscribe({ tenant: 'acme' })).toEqual({ ok: false, error: 'forbidden' });
+  });
+
+  it('npm run watch prints a tenant’s transitions as they arrive, and refuses a bad token', async () => {
+    const token = await login(app.baseUrl, acme.users.operator.email);
+    const watch = (args: string[]) =>
+      spawn(process.execPath, ['--import', 'tsx', 'scripts/watch.ts', '--url', app.baseUrl, ...args], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    const child = watch(['--tenant', 'acme', '--token', token]);
+    try {
+      const lines: string[] = [];
+      const seen = (pattern: RegExp, what: string) =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`watch never printed ${what}: ${lines.join('\n')}`)), 20_000);
+          const check = () => {
+            if (lines.some((l) => pattern.test(l))) {
+              clearTimeout(timer);
+              resolve();
+            }
+          };
+          createInterface({ input: child.stdout! }).on('line', (l) => {
+            lines.push(l);
+            check();
+          });
+          check();
+        });
+      await seen(/live on/, 'that it is live');
+      const started = await start(token, 'acme', { items: 3, itemMs: 5, failEvery: 3, key: 'watch-cli' });
+      await seen(new RegExp(`completed\\s+partially_succeeded.*${started.body.run.id}`), 'the completion');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const refused = watch(['--tenant', 'acme', '--token', 'nope']);
+    const stderr: string[] = [];
+    refused.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => refused.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr.join('')).toContain('unauthorized');
+  });
+
+  it('/metrics shows live sockets, deliveries and relay lag', async () => {
+    const token = await login(app.baseUrl, acme.users.operator.email);
+    const client = await connect(token);
+    await client.subscribe({ tenant: 'acme' });
+    const started = await start(token, 'acme', { items: 1, itemMs: 1, key: 'metrics' });
+    await client.until(() => client.of('run:update').some((u) => u.run.id === started.body.run.id && u.kind === 'completed'));
+    const metrics = await call<string>(app.baseUrl, 'GET', '/metrics');
+    const value = (pattern: RegExp) => Number(pattern.exec(metrics.body)?.[1] ?? NaN);
+    expect(value(/^runboard_live_sockets\{kind="user"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^runboard_live_deliveries_total\{event="run:update"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^runboard_live_relay_lag_seconds_count (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^runboard_live_refused_handshakes_total\{reason="unauthorized"\} (\d+)/m)).toBeGreaterThan(0);
   });
 });
