@@ -6,7 +6,7 @@ import { createClient } from 'redis';
 import { channels } from '../../db/changefeed/channels.ts';
 import type { RunChange, UserEvent } from '../../db/changefeed/messages.ts';
 import { createApp, type App } from '../../server/app.ts';
-import { TEST_PASSWORD, type TestEnv } from './stack.ts';
+import { createTestEnv, seedTenant, TEST_PASSWORD, type Seeded, type TestEnv } from './stack.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -154,4 +154,41 @@ export class ChangefeedRecorder {
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+export type System = {
+  env: TestEnv;
+  app: RunningApp;
+  feed: ChangefeedRecorder;
+  worker: WorkerProcess | null;
+  tenants: Record<string, Seeded>;
+  stop: () => Promise<void>;
+};
+
+/**
+ * The usual test system: private database and Redis prefix, seeded tenants (one user per role), the real
+ * HTTP + live server, a changefeed recorder and, unless `worker: false`, one real worker process.
+ */
+export async function startSystem(
+  options: { tenants?: string[]; worker?: boolean; env?: Record<string, string> } = {},
+): Promise<System> {
+  const env = await createTestEnv(options.env);
+  const tenants: Record<string, Seeded> = {};
+  for (const slug of options.tenants ?? ['acme']) tenants[slug] = await seedTenant(env.services, slug);
+  const app = await startApp(env);
+  const feed = await ChangefeedRecorder.start(env);
+  const worker = options.worker === false ? null : await spawnWorker(env);
+  return {
+    env,
+    app,
+    feed,
+    worker,
+    tenants,
+    async stop() {
+      await worker?.stop();
+      await feed.close();
+      await app.close();
+      await env.cleanup();
+    },
+  };
 }

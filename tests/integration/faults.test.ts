@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunsQueue } from '../../db/queue.ts';
 import { RunStarter } from '../../db/runs/start.ts';
 import { createApp } from '../../server/app.ts';
-import { call, ChangefeedRecorder, login, spawnWorker, startApp, type RunningApp } from '../helpers/app.ts';
-import { createTestEnv, seedTenant, type Seeded, type TestEnv } from '../helpers/stack.ts';
+import { call, login, spawnWorker, startSystem, type ChangefeedRecorder, type RunningApp, type System } from '../helpers/app.ts';
+import type { Seeded, TestEnv } from '../helpers/stack.ts';
 
 const STALL_TIMEOUT_MS = 3_000;
 
 describe('faults', () => {
+  let system: System;
   let env: TestEnv;
   let app: RunningApp;
   let feed: ChangefeedRecorder;
@@ -15,17 +16,15 @@ describe('faults', () => {
   let operator: string;
 
   beforeAll(async () => {
-    env = await createTestEnv({ RUN_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS) });
-    acme = await seedTenant(env.services, 'acme');
-    app = await startApp(env);
-    feed = await ChangefeedRecorder.start(env);
+    // No standing worker: each scenario starts (and kills) its own.
+    system = await startSystem({ worker: false, env: { RUN_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS) } });
+    ({ env, app, feed } = system);
+    acme = system.tenants.acme!;
     operator = await login(app.baseUrl, acme.users.operator.email);
   });
 
   afterAll(async () => {
-    await feed?.close();
-    await app?.close();
-    await env?.cleanup();
+    await system?.stop();
   });
 
   const countRuns = async (where: string) => {

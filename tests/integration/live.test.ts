@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { call, ChangefeedRecorder, login, ROOT, spawnWorker, startApp, type RunningApp, type WorkerProcess } from '../helpers/app.ts';
+import { call, login, ROOT, startSystem, type ChangefeedRecorder, type RunningApp, type System } from '../helpers/app.ts';
 import { RecordingClient, refusal } from '../helpers/live.ts';
-import { createTestEnv, seedTenant, type Seeded, type TestEnv } from '../helpers/stack.ts';
+import type { Seeded, TestEnv } from '../helpers/stack.ts';
 
 describe('live channel', () => {
+  let system: System;
   let env: TestEnv;
   let app: RunningApp;
-  let worker: WorkerProcess;
   let feed: ChangefeedRecorder;
   let acme: Seeded;
   let globex: Seeded;
@@ -21,20 +21,15 @@ describe('live channel', () => {
   };
 
   beforeAll(async () => {
-    env = await createTestEnv();
-    acme = await seedTenant(env.services, 'acme');
-    globex = await seedTenant(env.services, 'globex');
-    app = await startApp(env);
-    feed = await ChangefeedRecorder.start(env);
-    worker = await spawnWorker(env);
+    system = await startSystem({ tenants: ['acme', 'globex'] });
+    ({ env, app, feed } = system);
+    acme = system.tenants.acme!;
+    globex = system.tenants.globex!;
   });
 
   afterAll(async () => {
     for (const client of clients) client.close();
-    await worker?.stop();
-    await feed?.close();
-    await app?.close();
-    await env?.cleanup();
+    await system?.stop();
   });
 
   const start = (token: string, tenant: string, scope: Record<string, unknown>) =>

@@ -2,31 +2,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../../db/catalog/catalog.ts';
 import { handlers } from '../../worker/operations/index.ts';
 import { startDailyPurges } from '../../worker/schedule.ts';
-import { call, ChangefeedRecorder, login, spawnWorker, startApp, type RunningApp, type WorkerProcess } from '../helpers/app.ts';
-import { createTestEnv, seedTenant, type Seeded, type TestEnv } from '../helpers/stack.ts';
+import { call, login, startSystem, type ChangefeedRecorder, type RunningApp, type System } from '../helpers/app.ts';
+import { createTestEnv, type Seeded, type TestEnv } from '../helpers/stack.ts';
 
 describe('retention purge', () => {
+  let system: System;
   let env: TestEnv;
   let app: RunningApp;
-  let worker: WorkerProcess;
   let feed: ChangefeedRecorder;
   let acme: Seeded;
   let globex: Seeded;
 
   beforeAll(async () => {
-    env = await createTestEnv({ RUN_RETENTION_DAYS: '30' });
-    acme = await seedTenant(env.services, 'acme');
-    globex = await seedTenant(env.services, 'globex');
-    app = await startApp(env);
-    feed = await ChangefeedRecorder.start(env);
-    worker = await spawnWorker(env);
+    system = await startSystem({ tenants: ['acme', 'globex'], env: { RUN_RETENTION_DAYS: '30' } });
+    ({ env, app, feed } = system);
+    acme = system.tenants.acme!;
+    globex = system.tenants.globex!;
   });
 
   afterAll(async () => {
-    await worker?.stop();
-    await feed?.close();
-    await app?.close();
-    await env?.cleanup();
+    await system?.stop();
   });
 
   const sql = <T = Record<string, unknown>>(query: string, params: unknown[] = []) =>

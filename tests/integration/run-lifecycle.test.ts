@@ -1,37 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_STATUSES } from '../../db/runs/model.ts';
-import { call, ChangefeedRecorder, login, spawnWorker, startApp, type RunningApp, type WorkerProcess } from '../helpers/app.ts';
-import { createTestEnv, seedTenant, type Seeded, type TestEnv } from '../helpers/stack.ts';
+import { call, login, startSystem, type System } from '../helpers/app.ts';
 
 // The whole path through real processes: HTTP start → bee-queue → worker process → PostgreSQL → changefeed.
 describe('run lifecycle through a real worker', () => {
-  let env: TestEnv;
-  let app: RunningApp;
-  let worker: WorkerProcess;
-  let feed: ChangefeedRecorder;
-  let acme: Seeded;
+  let system: System;
   let operator: string;
+  const app = () => system.app;
 
   beforeAll(async () => {
-    env = await createTestEnv();
-    acme = await seedTenant(env.services, 'acme');
-    app = await startApp(env);
-    feed = await ChangefeedRecorder.start(env);
-    worker = await spawnWorker(env);
-    operator = await login(app.baseUrl, acme.users.operator.email);
+    system = await startSystem();
+    operator = await login(app().baseUrl, system.tenants.acme!.users.operator.email);
   });
 
   afterAll(async () => {
-    await worker?.stop();
-    await feed?.close();
-    await app?.close();
-    await env?.cleanup();
+    await system?.stop();
   });
 
   const start = (scope: Record<string, unknown>) =>
-    call(app.baseUrl, 'POST', '/api/tenants/acme/runs', { token: operator, body: { type: 'demo.batch', scope } });
+    call(app().baseUrl, 'POST', '/api/tenants/acme/runs', { token: operator, body: { type: 'demo.batch', scope } });
 
-  const detail = (id: string) => call(app.baseUrl, 'GET', `/api/tenants/acme/runs/${id}`, { token: operator });
+  const detail = (id: string) => call(app().baseUrl, 'GET', `/api/tenants/acme/runs/${id}`, { token: operator });
 
   it.each([
     { name: 'succeeded', scope: { items: 12, itemMs: 5 }, outcome: 'succeeded', counts: { total: 12, processed: 12, succeeded: 12, failed: 0, skipped: 0 }, failureCount: 0 },
@@ -45,7 +34,7 @@ describe('run lifecycle through a real worker', () => {
     expect(started.body.url).toBe(`/t/acme/operations/${started.body.run.id}`);
     expect(started.body.run).toMatchObject({ status: 'queued', outcome: 'pending', bucket: 'queued', tenant: 'acme', version: 1 });
 
-    const completed = await feed.completed(started.body.run.id);
+    const completed = await system.feed.completed(started.body.run.id);
     const { body } = await detail(started.body.run.id);
     expect(body.run).toMatchObject({ status: 'completed', outcome, bucket: outcome, counts, failureCount });
     expect(body.run.failures).toHaveLength(failureCount);
@@ -53,7 +42,7 @@ describe('run lifecycle through a real worker', () => {
     const { failures: _failures, ...withoutFailures } = body.run;
     expect(completed.run).toEqual(withoutFailures);
 
-    const changes = feed.forRun(started.body.run.id);
+    const changes = system.feed.forRun(started.body.run.id);
     const versions = changes.map((c) => c.run.version);
     expect(versions).toEqual([...versions].sort((a, b) => a - b));
     expect(new Set(versions).size).toBe(versions.length);
@@ -68,22 +57,22 @@ describe('run lifecycle through a real worker', () => {
   it('sanitizes failure messages before they are stored or published', async () => {
     const secret = 'postgres://admin:hunter2hunter2@db.internal:5432/app';
     const started = await start({ items: 2, itemMs: 1, failEvery: 1, failMessage: `cannot reach ${secret}`, key: 'sanitize' });
-    await feed.completed(started.body.run.id);
+    await system.feed.completed(started.body.run.id);
     const { body } = await detail(started.body.run.id);
     // The scope is shown as given (CONTRACT §1); failures, notifications and their pushes are sanitized.
     expect(JSON.stringify(body.run.failures)).not.toContain('hunter2');
     expect(body.run.failures[0]).toMatchObject({ code: 'item_failed', item: 'item-1' });
     expect(body.run.failures[0].message).toContain('db.internal');
-    const forRun = () => feed.users.filter((u) => u.type === 'notification:new' && u.notification.runId === started.body.run.id);
-    await feed.until(() => forRun().length === 2, 10_000, 'queued and completed notifications');
+    const forRun = () => system.feed.users.filter((u) => u.type === 'notification:new' && u.notification.runId === started.body.run.id);
+    await system.feed.until(() => forRun().length === 2, 10_000, 'queued and completed notifications');
     const notifications = forRun();
     expect(JSON.stringify(notifications)).not.toContain('hunter2');
   });
 
   it('coalesces progress writes to a few per second however fast items go', async () => {
     const started = await start({ items: 400, itemMs: 5, key: 'coalesce' });
-    await feed.completed(started.body.run.id);
-    const progress = feed.forRun(started.body.run.id).filter((c) => c.kind === 'progress');
+    await system.feed.completed(started.body.run.id);
+    const progress = system.feed.forRun(started.body.run.id).filter((c) => c.kind === 'progress');
     // ~2 s of work: at most one write per 250 ms (plus slack), never one per item.
     expect(progress.length).toBeGreaterThan(0);
     expect(progress.length).toBeLessThan(40);
@@ -98,11 +87,11 @@ describe('run lifecycle through a real worker', () => {
     expect(ids.size).toBe(1);
     expect(answers.filter((a) => a.body.reused === false)).toHaveLength(1);
     const [runId] = ids;
-    await feed.completed(runId!);
+    await system.feed.completed(runId!);
     const again = await start(scope);
     expect(again.status).toBe(202);
     expect(again.body.run.id).not.toBe(runId);
-    await feed.completed(again.body.run.id);
+    await system.feed.completed(again.body.run.id);
   });
 
   it('identity ignores key order of the scope', async () => {
@@ -110,6 +99,6 @@ describe('run lifecycle through a real worker', () => {
     const second = await start({ key: 'order', itemMs: 20, items: 50 });
     expect(second.status).toBe(200);
     expect(second.body).toMatchObject({ reused: true, run: { id: first.body.run.id } });
-    await feed.completed(first.body.run.id);
+    await system.feed.completed(first.body.run.id);
   });
 });
