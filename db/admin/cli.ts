@@ -1,0 +1,260 @@
+// The admin CLI (CONTRACT §2, §8): tenants, users, memberships and tenant tokens without a UI.
+// `npm run admin -- <command>`. Every failure is one line on stderr and a non-zero exit, never a stack trace.
+import { parseArgs } from 'node:util';
+import { isRole, ROLES } from '../access/roles.ts';
+import { redactUrl } from '../bootstrap.ts';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded.ts';
+import { AppError } from '../errors.ts';
+import { createLogger } from '../logger.ts';
+import { createOrm, migrate, type Orm } from '../orm.ts';
+import { createServices, type Services } from '../services.ts';
+
+const USAGE = `Usage: npm run admin -- <command> [arguments]
+
+Commands:
+  tenant:create <slug> "<name>"                         create a tenant
+  user:create <email> --password <pw> --name "<name>"   create a user
+  member:add <tenant> <email> <role>                    add a member, or change its role (${[...ROLES].reverse().join(', ')})
+  member:remove <tenant> <email>                        remove a member
+  kiosk:create <tenant> "<label>"                       create a kiosk token for NOC wall displays (shown once)
+  integration:create <tenant> "<label>"                 create an integration token for mirrored runs (shown once)
+  db:migrate                                            apply pending database migrations
+  help                                                  show this help
+
+Examples:
+  npm run admin -- tenant:create acme "Acme Corp"
+  npm run admin -- user:create alice@acme.test --password 'a long secret' --name "Alice Example"
+  npm run admin -- member:add acme alice@acme.test operator
+  npm run admin -- kiosk:create acme "NOC wall 1"
+
+Uses DATABASE_URL, or the embedded PostgreSQL under DATA_DIR (default .data) when it is unset.`;
+
+const HINT = 'Run "npm run admin -- help" for usage.';
+
+/** Wrong command line: the message, the usage hint, exit 2. */
+class UsageError extends Error {}
+/** A failure the user acts on (nothing reachable, schema behind): the message, exit 1. */
+class Failure extends Error {}
+
+type Options = { password?: string; name?: string };
+type Command = {
+  args: string[];
+  options?: (keyof Options)[];
+  /** Needs the shared services (and so Redis); db:migrate needs PostgreSQL only. */
+  services: boolean;
+  /** Argument checks that need no database, run before connecting. */
+  check?(args: string[]): void;
+  run(ctx: { services: Services; orm: Orm }, args: string[], options: Options): Promise<void>;
+};
+
+const COMMANDS: Record<string, Command> = {
+  'tenant:create': {
+    args: ['slug', '"name"'],
+    services: true,
+    async run({ services }, [slug, name]) {
+      const tenant = await services.tenants.createTenant(slug!, name!);
+      console.log(`Created tenant ${tenant.slug} (${tenant.name}).`);
+    },
+  },
+  'user:create': {
+    args: ['email'],
+    options: ['password', 'name'],
+    services: true,
+    async run({ services }, [email], { password, name }) {
+      const user = await services.tenants.createUser({ email: email!, password: password!, name: name! });
+      console.log(`Created user ${user.email} (${user.name}).`);
+    },
+  },
+  'member:add': {
+    args: ['tenant', 'email', 'role'],
+    services: true,
+    check([, , role]) {
+      if (!isRole(role)) throw new UsageError(`Unknown role "${role}": use one of ${[...ROLES].reverse().join(', ')}.`);
+    },
+    async run({ services }, [tenant, email, role]) {
+      if (!isRole(role)) return;
+      await services.tenants.addMember(tenant!, email!, role);
+      console.log(`${email} is now ${role} of ${tenant}.`);
+    },
+  },
+  'member:remove': {
+    args: ['tenant', 'email'],
+    services: true,
+    async run({ services }, [tenant, email]) {
+      await services.tenants.removeMember(tenant!, email!);
+      console.log(`Removed ${email} from ${tenant}.`);
+    },
+  },
+  'kiosk:create': tokenCommand('kiosk'),
+  'integration:create': tokenCommand('integration'),
+  'db:migrate': {
+    args: [],
+    services: false,
+    async run({ orm }) {
+      const applied = await migrate(orm);
+      console.log(applied.length > 0 ? `Applied ${applied.length} migration(s): ${applied.join(', ')}.` : 'The database is up to date.');
+    },
+  },
+};
+
+function tokenCommand(kind: 'kiosk' | 'integration'): Command {
+  return {
+    args: ['tenant', '"label"'],
+    services: true,
+    check([, label]) {
+      const length = label!.trim().length;
+      if (length < 1 || length > 200) throw new UsageError('A label is 1-200 characters.');
+    },
+    async run({ services }, [slug, rawLabel]) {
+      const label = rawLabel!.trim();
+      const tenant = await services.tenants.findTenant(slug!);
+      if (!tenant) throw new AppError(404, 'not_found', `Tenant "${slug}" was not found.`);
+      const { id, token } = await services.auth.createTenantToken(kind, tenant.id, label, null);
+      console.log(`Created ${kind} token "${label}" for ${tenant.slug} (id ${id}). It is shown only this once:`);
+      console.log(token);
+      if (kind === 'kiosk') console.log(`Wall display: /t/${tenant.slug}/wall?kiosk=<token>`);
+    },
+  };
+}
+
+/** Parses argv into a command and its arguments, or throws UsageError. */
+function parse(argv: string[]): { name: string; command: Command; args: string[]; options: Options } | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { password: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    // node:util explains in several sentences; the first says what is wrong.
+    throw new UsageError((error as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '') + '.');
+  }
+  const [name, ...args] = parsed.positionals;
+  if (parsed.values.help || name === undefined || name === 'help') {
+    if (name === undefined && !parsed.values.help) throw new UsageError('No command given.');
+    return 'help';
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`Unknown command "${name}".`);
+  const synopsis = `${name} ${[...command.args.map((a) => `<${a.replaceAll('"', '')}>`), ...(command.options ?? []).map((o) => `--${o} <${o}>`)].join(' ')}`;
+  if (args.length !== command.args.length) {
+    throw new UsageError(`${args.length < command.args.length ? 'Missing arguments' : 'Too many arguments'}: ${synopsis}`);
+  }
+  const options: Options = { password: parsed.values.password, name: parsed.values.name };
+  for (const key of ['password', 'name'] as const) {
+    const allowed = command.options?.includes(key) ?? false;
+    if (options[key] !== undefined && !allowed) throw new UsageError(`${name} does not take --${key}.`);
+    if (options[key] === undefined && allowed) throw new UsageError(`Missing --${key}: ${synopsis}`);
+  }
+  command.check?.(args);
+  return { name, command, args, options };
+}
+
+/** Resolves within `ms` or rejects; services keep reconnecting to Redis forever, so bound the first attempt. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout')), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+async function main(): Promise<number> {
+  let request: ReturnType<typeof parse>;
+  try {
+    request = parse(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n${HINT}\n`);
+    return 2;
+  }
+  if (request === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new Failure(error.message);
+    throw error;
+  }
+
+  let embedded: EmbeddedPostgres | undefined;
+  let orm: Orm | undefined;
+  let services: Services | undefined;
+  const cleanup = async () => {
+    await services?.close().catch(() => undefined);
+    await orm?.close().catch(() => undefined);
+    await embedded?.stop({ onlyIfIdle: true }).catch(() => undefined);
+  };
+  // Ctrl-C while the embedded PostgreSQL was started for this command: stop it before leaving.
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  process.once('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
+
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      try {
+        embedded = await startEmbeddedPostgres(config);
+      } catch (error) {
+        throw new Failure(error instanceof EmbeddedPostgresError ? error.message : `The embedded PostgreSQL could not start: ${(error as Error).message}`);
+      }
+      databaseUrl = embedded.url;
+    }
+    const where = config.databaseUrl ? redactUrl(databaseUrl) : `the embedded PostgreSQL (${embedded!.dataDir})`;
+    try {
+      orm = await createOrm({ databaseUrl, poolMax: 4 });
+      // MikroORM 7 connects lazily: a first query proves the database answers.
+      await orm.em.fork().execute('select 1');
+    } catch {
+      throw new Failure(`Cannot connect to PostgreSQL at ${where}. Is it running and reachable?`);
+    }
+
+    if (request.command.services) {
+      const pending = await orm.migrator.getPending();
+      if (pending.length > 0) {
+        throw new Failure(`The database schema is not up to date (${pending.length} pending migration(s)). Run: npm run admin -- db:migrate`);
+      }
+      const logger = createLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'silent');
+      try {
+        services = await within(createServices(config, orm, logger, { isWorker: false }), 5_000);
+      } catch {
+        throw new Failure(`Cannot connect to Redis at ${redactUrl(config.redisUrl)}. Start one (e.g. "redis-server") or set REDIS_URL.`);
+      }
+    }
+    await request.command.run({ services: services!, orm }, request.args, request.options);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n${HINT}\n`);
+      return 2;
+    }
+    if (error instanceof AppError || error instanceof Failure) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`${request.name} failed: ${firstLine((error as Error).message)}\n`);
+    return 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+function firstLine(text: string | undefined): string {
+  return (text ?? 'unknown error').split('\n')[0]!.slice(0, 300);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Failure ? error.message : `Unexpected error: ${firstLine((error as Error)?.message)}`}\n`);
+    process.exit(1);
+  },
+);

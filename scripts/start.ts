@@ -1,0 +1,334 @@
+// `npm start` / `npm run demo` (CONTRACT §8): the whole product on one machine. PostgreSQL (DATABASE_URL or
+// the embedded one), Redis (REDIS_URL, or a redis-server we start), then the server and, once it is ready,
+// a worker — the same two entry points that scale out. `--demo` adds demo tenants and a stream of demo runs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient } from 'redis';
+import { redactUrl } from '../db/bootstrap.ts';
+import { ConfigError, loadConfig, type Config } from '../db/config.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';
+import { DEMO_PASSWORD, DEMO_RUNNER, DEMO_USERS, demoStream, seedDemo } from './demo.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const DEMO = process.argv.includes('--demo');
+/** How long server and worker get to shut down after the signal before they are killed. */
+const CHILD_STOP_MS = 15_000;
+const READY_TIMEOUT_MS = 120_000;
+
+const say = (line: string) => process.stdout.write(`[runboard] ${line}\n`);
+const complain = (line: string) => process.stderr.write(`[runboard] ${line}\n`);
+
+class StartError extends Error {}
+
+// ── what this process started, so that it can stop it ──────────────────────────────────────────────────
+const children = new Map<string, ChildProcess>();
+let redisServer: ChildProcess | undefined;
+let embedded: EmbeddedPostgres | undefined;
+let embeddedStarting: Promise<EmbeddedPostgres> | undefined;
+let stopping = false;
+const demoStop = new AbortController();
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    throw new StartError(error instanceof ConfigError ? error.message : String(error));
+  }
+
+  let databaseUrl = config.databaseUrl;
+  if (databaseUrl) {
+    say(`PostgreSQL: ${redactUrl(databaseUrl)}`);
+  } else {
+    embeddedStarting = startEmbeddedPostgres(config, say);
+    embedded = await embeddedStarting.catch((error: Error) => {
+      throw new StartError(error.message);
+    });
+    databaseUrl = embedded.url;
+    say(`PostgreSQL: embedded, ${embedded.dataDir} on port ${embedded.port}`);
+  }
+  if (stopping) return;
+
+  const redisUrl = await resolveRedis(config);
+  if (stopping) return;
+
+  const port = config.port === 0 ? await freePort() : config.port;
+  if (!(await portIsFree(port, config.host))) {
+    throw new StartError(`Port ${port} is already in use. Set PORT to a free port.`);
+  }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    PORT: String(port),
+    ...(DEMO ? { RUNBOARD_DEMO_OPERATIONS: 'true' } : {}),
+  };
+
+  startChild('server', 'server/main.ts', env);
+  const baseUrl = `http://${loopback(config.host)}:${port}`;
+  await waitUntilReady(baseUrl);
+  if (stopping) return;
+  startChild('worker', 'worker/main.ts', env);
+
+  const url = `http://localhost:${port}`;
+  if (!DEMO) {
+    box([
+      `Runboard is running: ${url}`,
+      '',
+      'Create a tenant and users with the admin CLI, e.g.:',
+      '  npm run admin -- tenant:create acme "Acme Corp"',
+      '  npm run admin -- help',
+      '',
+      'Stop: Ctrl-C',
+    ]);
+    return;
+  }
+  await seedDemo({ ...config, databaseUrl, redisUrl });
+  if (stopping) return;
+  const width = Math.max(...DEMO_USERS.map((u) => u.email.length));
+  box([
+    `Runboard demo is running: ${url}`,
+    '',
+    `Sign in with any of these users, password "${DEMO_PASSWORD}":`,
+    ...DEMO_USERS.map((u) => `  ${u.email.padEnd(width)}  ${u.name.padEnd(15)} ${u.role} of ${u.tenant}`),
+    '',
+    `A demo run starts every few seconds as ${DEMO_RUNNER}.`,
+    'Admin CLI: npm run admin -- help      Stop: Ctrl-C',
+  ]);
+  void demoStream(baseUrl, demoStop.signal, { say, complain });
+}
+
+// ── Redis ───────────────────────────────────────────────────────────────────────────────────────────────
+
+async function pingRedis(url: string): Promise<boolean> {
+  const client = createClient({ url, socket: { connectTimeout: 2_000, reconnectStrategy: false } });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    try {
+      client.destroy();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** REDIS_URL if it answers; else a private redis-server (no persistence) on a free port. */
+async function resolveRedis(config: Config): Promise<string> {
+  if (await pingRedis(config.redisUrl)) {
+    say(`Redis: ${redactUrl(config.redisUrl)} (prefix "${config.redisPrefix}")`);
+    return config.redisUrl;
+  }
+  const port = await freePort();
+  const dir = path.resolve(config.dataDir, 'redis');
+  await mkdir(dir, { recursive: true });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    // Its own process group: a terminal Ctrl-C reaches only us, and we stop Redis after server and worker.
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter(Boolean).slice(-5));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const failed = new Promise<string>((resolve) => {
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      resolve(error.code === 'ENOENT' ? 'no redis-server' : `redis-server could not start: ${error.message}`),
+    );
+    child.once('exit', (code) => resolve(`redis-server exited (${code ?? 'signal'}): ${output.at(-1) ?? 'no output'}`));
+  });
+  let failure: string | undefined;
+  void failed.then((reason) => (failure = reason));
+  redisServer = child;
+  const url = `redis://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  while (!failure && Date.now() < deadline) {
+    if (await pingRedis(url)) break;
+    await sleep(100);
+  }
+  if (failure === 'no redis-server' || (!failure && Date.now() >= deadline)) {
+    redisServer = undefined;
+    child.kill('SIGKILL');
+    throw new StartError(
+      failure === 'no redis-server'
+        ? `Redis at ${redactUrl(config.redisUrl)} does not answer and no redis-server is installed. Install Redis (e.g. "apt install redis-server" or "brew install redis") and start it, or set REDIS_URL.`
+        : `redis-server did not answer on port ${port} within 10 s.`,
+    );
+  }
+  if (failure) {
+    redisServer = undefined;
+    throw new StartError(failure);
+  }
+  // Output is no longer interesting once it runs; an exit from now on stops everything.
+  child.stdout?.removeListener('data', keep).resume();
+  child.stderr?.removeListener('data', keep).resume();
+  child.once('exit', (code, signal) => unexpectedExit('redis-server', code, signal));
+  say(`Redis: ${redactUrl(config.redisUrl)} does not answer; started redis-server on port ${port} (data in ${dir})`);
+  return url;
+}
+
+// ── server and worker ───────────────────────────────────────────────────────────────────────────────────
+
+function startChild(name: string, entry: string, env: NodeJS.ProcessEnv): void {
+  // The same Node binary and loader as ours; a separate process group, so a terminal Ctrl-C reaches only us
+  // and each child gets exactly one signal (a second one makes it exit at once, see db/bootstrap.ts).
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const [stream, out] of [
+    [child.stdout, process.stdout],
+    [child.stderr, process.stderr],
+  ] as const) {
+    if (!stream) continue;
+    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => out.write(`[${name}] ${line}\n`));
+  }
+  child.once('error', (error) => {
+    complain(`${name} could not start: ${error.message}`);
+    void shutdown(1);
+  });
+  child.once('exit', (code, signal) => {
+    children.delete(name);
+    unexpectedExit(name, code, signal);
+  });
+  children.set(name, child);
+}
+
+function unexpectedExit(name: string, code: number | null, signal: NodeJS.Signals | null): void {
+  if (stopping) return;
+  complain(`${name} exited unexpectedly (${code !== null ? `exit code ${code}` : signal}); stopping everything.`);
+  void shutdown(1);
+}
+
+async function waitUntilReady(baseUrl: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!stopping) {
+    try {
+      const response = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new StartError(`The server was not ready within ${READY_TIMEOUT_MS / 1000} s.`);
+    await sleep(300);
+  }
+}
+
+// ── stopping ────────────────────────────────────────────────────────────────────────────────────────────
+
+function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+async function stopProcess(name: string, child: ChildProcess, signal: NodeJS.Signals, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill(signal);
+  if (await waitForExit(child, ms)) return;
+  complain(`${name} did not stop within ${ms / 1000} s; killing it.`);
+  child.kill('SIGKILL');
+  await waitForExit(child, 5_000);
+}
+
+/** Server and worker first (they finish their work against PostgreSQL and Redis), then Redis, then PostgreSQL. */
+async function shutdown(code: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  demoStop.abort();
+  try {
+    await Promise.all([...children].map(([name, child]) => stopProcess(name, child, signal, CHILD_STOP_MS)));
+    if (redisServer) await stopProcess('redis-server', redisServer, 'SIGTERM', 5_000);
+    const database = embedded ?? (await embeddedStarting?.catch(() => undefined));
+    if (database && !database.reused) {
+      await database.stop();
+      say('Embedded PostgreSQL stopped.');
+    }
+  } catch (error) {
+    complain(`Shutdown problem: ${(error as Error).message}`);
+    code = code || 1;
+  }
+  say('Stopped.');
+  process.exit(code);
+}
+
+// Repeated signals are expected (the terminal, npm and tsx may each deliver one): the first one counts,
+// and shutdown is bounded anyway.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    say(`${signal}: stopping…`);
+    void shutdown(0, signal === 'SIGHUP' ? 'SIGTERM' : signal);
+  });
+}
+// Last resort if this process dies without running shutdown(): nothing may outlive it.
+process.on('exit', () => {
+  for (const child of children.values()) child.kill('SIGTERM');
+  redisServer?.kill('SIGTERM');
+  if (embedded && !embedded.reused) embedded.stopSync();
+});
+// A closed terminal (SIGHUP) makes writes fail; that must not crash the shutdown.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
+process.on('unhandledRejection', (error) => {
+  complain(`Unexpected error: ${(error as Error)?.message ?? String(error)}`);
+  void shutdown(1);
+});
+
+// ── small helpers ───────────────────────────────────────────────────────────────────────────────────────
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function portIsFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** An address of this machine where the server answers, for the readiness check and the demo stream. */
+function loopback(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function box(lines: string[]): void {
+  const width = Math.max(...lines.map((l) => l.length));
+  const out = [
+    `┌${'─'.repeat(width + 4)}┐`,
+    ...lines.map((l) => `│  ${l.padEnd(width)}  │`),
+    `└${'─'.repeat(width + 4)}┘`,
+  ];
+  process.stdout.write(`\n${out.join('\n')}\n\n`);
+}
+
+main().catch((error: unknown) => {
+  if (!stopping) complain(error instanceof StartError ? error.message : `Could not start: ${(error as Error)?.message ?? String(error)}`);
+  void shutdown(1);
+});
