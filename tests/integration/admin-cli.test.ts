@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, login, ROOT, startApp, type RunningApp } from '../helpers/app.ts';
+import { createTestEnv, type TestEnv } from '../helpers/stack.ts';
+
+type Result = { code: number | null; stdout: string; stderr: string };
+
+describe('admin CLI', () => {
+  let env: TestEnv;
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    app = await startApp(env);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await env?.cleanup();
+  });
+
+  const admin = (...args: string[]) =>
+    new Promise<Result>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'db/admin/cli.ts', ...args], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const out: string[] = [];
+      const err: string[] = [];
+      child.stdout.on('data', (chunk: Buffer) => out.push(chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => err.push(chunk.toString()));
+      const timer = setTimeout(() => reject(new Error(`admin ${args.join(' ')} did not finish`)), 60_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout: out.join(''), stderr: err.join('') });
+      });
+    });
+
+  const oneLineError = (result: Result) => {
+    const lines = result.stderr.trim().split('\n').filter(Boolean);
+    expect(lines.length).toBeLessThanOrEqual(2); // the message, and at most the usage hint
+    expect(result.stderr).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
+  };
+
+  it('creates a tenant, a user, a membership and a kiosk token that works', async () => {
+    expect(await admin('db:migrate')).toMatchObject({ code: 0, stdout: expect.stringContaining('up to date') });
+    expect(await admin('tenant:create', 'initech', 'Initech LLC')).toMatchObject({ code: 0 });
+    expect(await admin('user:create', 'peter@initech.test', '--password', 'tps-reports-2026', '--name', 'Peter Gibbons')).toMatchObject({ code: 0 });
+    expect(await admin('member:add', 'initech', 'peter@initech.test', 'operator')).toMatchObject({ code: 0 });
+
+    const token = await login(app.baseUrl, 'peter@initech.test', 'tps-reports-2026');
+    const me = await call(app.baseUrl, 'GET', '/api/me', { token });
+    expect(me.body.memberships).toEqual([{ tenant: { slug: 'initech', name: 'Initech LLC' }, role: 'operator' }]);
+
+    const kiosk = await admin('kiosk:create', 'initech', 'NOC wall 1');
+    expect(kiosk.code).toBe(0);
+    const printed = kiosk.stdout.split('\n').find((l) => /^rbk_/.test(l.trim()))?.trim();
+    expect(printed).toBeDefined();
+    expect((await call(app.baseUrl, 'GET', '/api/tenants/initech/runs', { token: printed })).status).toBe(200);
+    expect((await call(app.baseUrl, 'GET', '/api/notifications', { token: printed })).status).toBe(403);
+
+    expect(await admin('member:remove', 'initech', 'peter@initech.test')).toMatchObject({ code: 0 });
+    expect((await call(app.baseUrl, 'GET', '/api/tenants/initech/runs', { token })).status).toBe(403);
+  });
+
+  it.each([
+    { args: [], code: 2 },
+    { args: ['nope:nope'], code: 2 },
+    { args: ['tenant:create'], code: 2 },
+    { args: ['tenant:create', 'Bad Slug!', 'x'], code: 1 },
+    { args: ['member:add', 'initech', 'peter@initech.test', 'emperor'], code: 2 },
+    { args: ['member:add', 'no-such-tenant', 'peter@initech.test', 'operator'], code: 1 },
+    { args: ['user:create', 'short@initech.test', '--password', 'x', '--name', 'Short'], code: 1 },
+    { args: ['kiosk:create', 'initech', ''], code: 2 },
+  ])('refuses $args with exit $code and one clear line', async ({ args, code }) => {
+    const result = await admin(...args);
+    expect(result.code).toBe(code);
+    oneLineError(result);
+  });
+
+  it('a duplicate tenant is one line and exit 1', async () => {
+    await admin('tenant:create', 'umbrella', 'Umbrella');
+    const again = await admin('tenant:create', 'umbrella', 'Umbrella');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already exists');
+    oneLineError(again);
+  });
+});
