@@ -1,5 +1,5 @@
 import type { Services } from '../db/services.ts';
-import { STALL_INTERVAL_MS } from '../db/queue.ts';
+import { enqueueRun, STALL_INTERVAL_MS } from '../db/queue.ts';
 import { handlers } from './operations/index.ts';
 import { Runner } from './runner.ts';
 import { SCHEDULE_CHECK_MS, startDailyPurges } from './schedule.ts';
@@ -31,6 +31,17 @@ export function startWorker(services: Services): Worker {
       .catch((error: Error) => logger.warn({ err: error.message }, 'stall sweep failed'));
   }, sweepEvery);
 
+  // A job can be lost while its run stays queued (Redis restarted without persistence, retries exhausted
+  // while PostgreSQL was down). Re-adding the job is a no-op when it still exists (same id), so long-queued
+  // runs are simply dispatched again: queued runs wait for a worker, but never for a job that is gone.
+  const redispatchAfter = Math.max(1_000, Math.min(config.stallTimeoutMs / 2, 30_000));
+  const redispatcher = setInterval(() => {
+    lifecycle
+      .queuedLongerThan(redispatchAfter)
+      .then((runs) => Promise.all(runs.map((run) => enqueueRun(queue, { runId: run.id, type: run.type }))))
+      .catch((error: Error) => logger.warn({ err: error.message }, 'redispatch failed'));
+  }, redispatchAfter);
+
   const schedule = () =>
     startDailyPurges(services)
       .then((started) => started > 0 && logger.info({ started }, 'daily purge runs started'))
@@ -42,6 +53,7 @@ export function startWorker(services: Services): Worker {
     runner,
     async close() {
       clearInterval(sweeper);
+      clearInterval(redispatcher);
       clearInterval(scheduler);
       clearTimeout(firstSchedule);
       const abortLater = setTimeout(() => runner.abortAll(), SHUTDOWN_GRACE_MS);

@@ -182,6 +182,16 @@ export class RunLifecycle {
     return ended;
   }
 
+  /** Runs queued for longer than `ageMs`, oldest first: candidates for re-dispatch when a job was lost. */
+  async queuedLongerThan(ageMs: number, limit = 200): Promise<{ id: string; type: string }[]> {
+    return this.orm.em.fork().execute<{ id: string; type: string }[]>(
+      `select id, type from operation_runs
+       where status = 'queued' and created_at < clock_timestamp() - make_interval(secs => ?)
+       order by created_at limit ?`,
+      [ageMs / 1000, limit],
+    );
+  }
+
   private async transition(
     runId: string,
     from: RunStatus[],

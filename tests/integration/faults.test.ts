@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queuePrefix } from '../../db/changefeed/channels.ts';
 import { createRunsQueue } from '../../db/queue.ts';
 import { RunStarter } from '../../db/runs/start.ts';
 import { createApp } from '../../server/app.ts';
@@ -107,6 +108,26 @@ describe('faults', () => {
     const worker = await spawnWorker(env);
     try {
       const completed = await feed.completed(runId);
+      expect(completed.run.outcome).toBe('succeeded');
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('a queued run whose job was lost (Redis without persistence) is dispatched again', async () => {
+    const started = await call(app.baseUrl, 'POST', '/api/tenants/acme/runs', {
+      token: operator,
+      body: { type: 'demo.batch', scope: { items: 1, itemMs: 1, key: 'lost-job' } },
+    });
+    const runId: string = started.body.run.id;
+    // Remove the job behind the queue's back, as a Redis restart without persistence would.
+    const prefix = `${queuePrefix(env.config.redisPrefix)}:runs`;
+    const redis = env.services.redis;
+    expect(await redis.hDel(`${prefix}:jobs`, runId)).toBe(1);
+    expect(await redis.lRem(`${prefix}:waiting`, 0, runId)).toBe(1);
+    const worker = await spawnWorker(env);
+    try {
+      const completed = await feed.completed(runId, 30_000);
       expect(completed.run.outcome).toBe('succeeded');
     } finally {
       await worker.stop();
