@@ -39,6 +39,9 @@ export async function createServices(config: Config, orm: Orm, logger: Logger, o
   await queue.ready();
   const catalog = Catalog.forConfig(config);
   const changefeed = new Changefeed(redis, config.redisPrefix, logger);
+  // Changes published while this process had no Redis link were dropped (pub/sub is at-most-once): once the
+  // link is back, ask every gateway to have its clients re-read.
+  redis.on('ready', () => void changefeed.control({ type: 'resync' }));
   const notifications = new NotificationService(orm, changefeed);
   const lifecycle = new RunLifecycle(orm, catalog, notifications, changefeed);
   return {

@@ -15,4 +15,6 @@ export type UserEvent =
 /** On `<prefix>:control`: credentials or memberships changed; gateways drop what no longer holds. */
 export type ControlMessage =
   | { type: 'token:revoked'; tokenId: string }
-  | { type: 'membership:removed'; tenant: string; userId: string };
+  | { type: 'membership:removed'; tenant: string; userId: string }
+  /** A publisher's Redis link came back: what it published meanwhile was dropped, so clients re-read. */
+  | { type: 'resync' };

@@ -15,6 +15,7 @@ export type Gateway = { io: LiveServer; ready: Promise<void>; close(): Promise<v
 
 /** Sockets are re-checked this often: revoked or expired tokens, removed memberships, slow clients. */
 export const REVALIDATE_MS = 2_000;
+const SLOW_CLIENT_CHECK_MS = 250;
 
 /** Browsers send Origin; it must be allowed (own origin by default). Non-browser clients send none. */
 export function originAllowed(req: IncomingMessage, allowedOrigins: string[]): boolean {
@@ -89,6 +90,7 @@ export function attachGateway(httpServer: HttpServer, services: Services, metric
   });
 
   const onControl = (message: ControlMessage) => {
+    if (message.type === 'resync') io.emit('resync', {});
     if (message.type === 'token:revoked') io.in(rooms.token(message.tokenId)).disconnectSockets(true);
     if (message.type === 'membership:removed') {
       for (const socket of io.of('/').sockets.values()) {
@@ -97,17 +99,23 @@ export function attachGateway(httpServer: HttpServer, services: Services, metric
     }
   };
 
-  const revalidate = async () => {
-    const sockets = [...io.of('/').sockets.values()];
+  // Slow clients are looked for often (cheap: a walk over local sockets), so a burst cannot pile up much.
+  const dropSlowClients = () => {
     let subscriptions = 0;
-    for (const socket of sockets) {
+    for (const socket of io.of('/').sockets.values()) {
       if (bufferedPackets(socket) > SOCKET_LIMITS.maxBufferedPackets) {
         metrics.live.slowClientsDropped.inc();
-        socket.disconnect(true);
+        drop(socket);
+      } else {
+        subscriptions += socket.data.tenants.size;
       }
-      subscriptions += socket.data.tenants.size;
     }
     metrics.live.subscriptions.set(subscriptions);
+  };
+  const slowTimer = setInterval(dropSlowClients, SLOW_CLIENT_CHECK_MS);
+
+  const revalidate = async () => {
+    const sockets = [...io.of('/').sockets.values()];
     if (sockets.length === 0) return;
     const valid = await auth.stillValid([...new Set(sockets.map((s) => s.data.actor.tokenId))]);
     const members = await auth.memberSlugs([
@@ -156,6 +164,7 @@ export function attachGateway(httpServer: HttpServer, services: Services, metric
     ready: relay.then(() => undefined),
     async close() {
       clearInterval(timer);
+      clearInterval(slowTimer);
       await relay.then((r) => r.close()).catch(() => subscriber.close().catch(() => undefined));
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => {
@@ -168,6 +177,16 @@ export function attachGateway(httpServer: HttpServer, services: Services, metric
 /** Packets engine.io holds for a client that is not reading (its write buffer is not in the public types). */
 function bufferedPackets(socket: LiveSocket): number {
   return (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
+}
+
+/**
+ * Disconnects a client that does not read, discarding what is queued for it: a plain disconnect would wait
+ * for the buffer to drain (never, for this client) and hold the connection until the heartbeat gives up.
+ */
+function drop(socket: LiveSocket): void {
+  socket.disconnect(true);
+  socket.conn.close(true);
+  (socket.conn as unknown as { transport?: { socket?: { terminate?: () => void } } }).transport?.socket?.terminate?.();
 }
 
 function leave(socket: LiveSocket, tenant: string): void {

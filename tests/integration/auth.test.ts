@@ -229,7 +229,7 @@ describe('authentication and sessions', () => {
     expect(health.status).toBe(200);
     const ready = await call(app.baseUrl, 'GET', '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body.checks).toEqual({ postgres: 'ok', redis: 'ok' });
+    expect(ready.body.checks).toEqual({ postgres: 'ok', redis: 'ok', queue: 'ok' });
     const metrics = await call<string>(app.baseUrl, 'GET', '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);

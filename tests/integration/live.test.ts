@@ -220,4 +220,13 @@ describe('live channel', () => {
     expect(value(/^runboard_live_relay_lag_seconds_count (\d+)/m)).toBeGreaterThan(0);
     expect(value(/^runboard_live_refused_handshakes_total\{reason="unauthorized"\} (\d+)/m)).toBeGreaterThan(0);
   });
+
+  it('a publisher whose Redis link came back makes every gateway send resync', async () => {
+    const token = await login(app.baseUrl, acme.users.operator.email);
+    const client = await connect(token);
+    // What a worker's or server's changefeed publishes once its Redis connection is ready again.
+    await env.services.changefeed.control({ type: 'resync' });
+    await client.until(() => client.of('resync').length > 0, 10_000, 'resync');
+    expect(client.of('resync')[0]).toEqual({});
+  });
 });

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { timingSafeEqual } from 'node:crypto';
+import { queueHealthy } from '../../../db/queue.ts';
 import type { Services } from '../../../db/services.ts';
 import type { Metrics } from '../../metrics.ts';
 
@@ -36,10 +37,12 @@ export function healthRoutes(services: Services, metrics: Metrics): Router {
       within(services.orm.em.fork().execute('select 1')),
       within(services.redis.ping()),
     ]);
-    const ready = postgres && redis;
+    // Starts need the queue too: its own connection, with its scripts loaded.
+    const queue = queueHealthy(services.queue);
+    const ready = postgres && redis && queue;
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'unavailable',
-      checks: { postgres: postgres ? 'ok' : 'down', redis: redis ? 'ok' : 'down' },
+      checks: { postgres: postgres ? 'ok' : 'down', redis: redis ? 'ok' : 'down', queue: queue ? 'ok' : 'down' },
     });
   });
 
