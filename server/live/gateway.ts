@@ -7,7 +7,8 @@ import { SESSION_COOKIE } from '../http/auth.ts';
 import type { Metrics } from '../metrics.ts';
 import { SOCKET_LIMITS, type LiveServer, type LiveSocket } from './context.ts';
 import { LIVE_PATH } from './events.ts';
-import { onSubscribe, onUnsubscribe } from './handlers/subscribe.ts';
+import { onSubscribe } from './handlers/subscribe.ts';
+import { onUnsubscribe } from './handlers/unsubscribe.ts';
 import { startRelay, type Relay } from './relay.ts';
 import { rooms } from './rooms.ts';
 
