@@ -2,7 +2,8 @@
 // the embedded one), Redis (REDIS_URL, or a redis-server we start), then the server and, once it is ready,
 // a worker — the same two entry points that scale out. `--demo` adds demo tenants and a stream of demo runs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,6 +40,9 @@ async function main(): Promise<void> {
   } catch (error) {
     throw new StartError(error instanceof ConfigError ? error.message : String(error));
   }
+
+  await ensureDashboardBuilt();
+  if (stopping) return;
 
   let databaseUrl = config.databaseUrl;
   if (databaseUrl) {
@@ -174,6 +178,62 @@ async function resolveRedis(config: Config): Promise<string> {
   child.once('exit', (code, signal) => unexpectedExit('redis-server', code, signal));
   say(`Redis: ${redactUrl(config.redisUrl)} does not answer; started redis-server on port ${port} (data in ${dir})`);
   return url;
+}
+
+// ── dashboard ───────────────────────────────────────────────────────────────────────────────────────────
+
+const DASHBOARD = path.join(ROOT, 'dashboard');
+const DASHBOARD_HANDLER = path.join(DASHBOARD, 'build', 'handler.js');
+
+async function mtimeOf(file: string): Promise<number | null> {
+  try {
+    return (await stat(file)).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
+/** The newest change among the dashboard's sources and what its build depends on. */
+async function newestDashboardSource(): Promise<number> {
+  const files = [path.join(DASHBOARD, 'vite.config.ts'), path.join(ROOT, 'package.json'), path.join(ROOT, 'package-lock.json')];
+  for (const dir of ['src', 'static']) {
+    const entries = await readdir(path.join(DASHBOARD, dir), { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const entry of entries) if (entry.isFile()) files.push(path.join(entry.parentPath, entry.name));
+  }
+  const times = await Promise.all(files.map(mtimeOf));
+  return Math.max(0, ...times.map((t) => t ?? 0));
+}
+
+/** Builds the dashboard (npm run build) when it was never built or its sources changed since. */
+async function ensureDashboardBuilt(): Promise<void> {
+  const built = await mtimeOf(DASHBOARD_HANDLER);
+  if (built !== null && built >= (await newestDashboardSource())) return;
+  let vite: string;
+  try {
+    vite = path.join(path.dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
+  } catch {
+    complain(
+      built !== null
+        ? 'The dashboard sources changed but vite is not installed: serving the existing build.'
+        : 'The dashboard is not built and vite is not installed (npm install): serving the API only.',
+    );
+    return;
+  }
+  say(built === null ? 'Building the dashboard (first start, takes a few seconds)…' : 'Dashboard sources changed: rebuilding it…');
+  const child = spawn(process.execPath, [vite, 'build', '--config', 'dashboard/vite.config.ts', '--logLevel', 'warn'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => process.stdout.write(`[build] ${line}\n`));
+  }
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('error', () => resolve(-1));
+    child.once('exit', (exitCode) => resolve(exitCode));
+  });
+  if (stopping) return;
+  if (code !== 0) throw new StartError('The dashboard build failed (see the [build] lines above); `npm run build` shows the same.');
+  say('Dashboard built.');
 }
 
 // ── server and worker ───────────────────────────────────────────────────────────────────────────────────

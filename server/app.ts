@@ -3,6 +3,7 @@ import cookieParser from 'cookie-parser';
 import express from 'express';
 import type { Services } from '../db/services.ts';
 import { authenticate, originGuard } from './http/auth.ts';
+import { dashboardHandler } from './http/dashboard.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
 import { LoginLimiter } from './http/login-limiter.ts';
 import { authRoutes, meRoutes } from './http/routes/auth.ts';
@@ -68,6 +69,8 @@ export function createApp(services: Services): App {
   api.use(authed);
   api.use(notFoundHandler);
   app.use('/api', api);
+  // Everything else is the dashboard (same origin and port as the API and the live channel).
+  app.use(dashboardHandler(logger));
   app.use(errorHandler(logger));
 
   const httpServer = createServer(app);

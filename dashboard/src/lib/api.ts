@@ -1,0 +1,108 @@
+// The HTTP API (CONTRACT §3) as the dashboard calls it: same origin, the httpOnly session cookie rides along
+// (`credentials: 'same-origin'`), or a kiosk token as `Authorization: Bearer` on the wall. No token is ever
+// stored by the dashboard for a signed-in user: JavaScript never sees the session.
+import type { NotificationView, RunView } from '../../../server/live/events.ts';
+import type { RunsPage } from './runs-store.ts';
+import type { Bucket } from './vocabulary.ts';
+
+export type User = { id: string; email: string; name: string };
+export type Role = 'owner' | 'manager' | 'operator' | 'readonly';
+export type Membership = { tenant: { slug: string; name: string }; role: Role };
+export type Me = { user: User; memberships: Membership[] };
+export type OperationType = { type: string; label: string; description?: string; minRole: Role; canStart: boolean };
+export type Stats = { window: string; buckets: Record<Bucket, number>; types: { type: string; buckets: Record<Bucket, number> }[] };
+export type NotificationsPage = { notifications: NotificationView[]; unreadCount: number; nextCursor: string | null };
+export type RunDetail = RunView;
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Options = {
+  method?: 'GET' | 'POST' | 'DELETE';
+  body?: unknown;
+  /** A kiosk token (the wall); signed-in users authenticate with their cookie. */
+  token?: string | null;
+  signal?: AbortSignal;
+  fetch?: typeof fetch;
+};
+
+let onUnauthorized: (() => void) | null = null;
+
+/** What to do when the session is gone (401 on a cookie-authenticated call): the app shell sends to login. */
+export function setUnauthorizedHandler(handler: (() => void) | null): void {
+  onUnauthorized = handler;
+}
+
+export async function api<T>(path: string, options: Options = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let response: Response;
+  try {
+    response = await (options.fetch ?? fetch)(path, {
+      method: options.method ?? 'GET',
+      headers,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    if ((error as Error)?.name === 'AbortError') throw error;
+    throw new ApiError(0, 'network', 'The server cannot be reached.');
+  }
+  if (response.status === 204) return undefined as T;
+  const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  if (!response.ok) {
+    if (response.status === 401 && !options.token && onUnauthorized) onUnauthorized();
+    throw new ApiError(
+      response.status,
+      body?.error?.code ?? 'http_error',
+      body?.error?.message ?? `The server answered ${response.status}.`,
+    );
+  }
+  return body as T;
+}
+
+const t = (tenant: string) => `/api/tenants/${encodeURIComponent(tenant)}`;
+
+export type RunQuery = { types: readonly string[]; buckets: readonly Bucket[]; from: Date; limit: number; cursor?: string | null };
+
+export function runsPath(tenant: string, query: RunQuery): string {
+  const params = new URLSearchParams();
+  for (const type of query.types) params.append('type', type);
+  for (const bucket of query.buckets) params.append('bucket', bucket);
+  params.set('from', query.from.toISOString());
+  params.set('limit', String(query.limit));
+  if (query.cursor) params.set('cursor', query.cursor);
+  return `${t(tenant)}/runs?${params}`;
+}
+
+export const endpoints = {
+  me: () => '/api/me',
+  login: () => '/api/auth/login',
+  logout: () => '/api/auth/logout',
+  operationTypes: (tenant: string) => `${t(tenant)}/operation-types`,
+  runs: (tenant: string, query: RunQuery) => runsPath(tenant, query),
+  run: (tenant: string, id: string) => `${t(tenant)}/runs/${encodeURIComponent(id)}`,
+  stats: (tenant: string, window: string) => `${t(tenant)}/stats?window=${encodeURIComponent(window)}`,
+  notifications: (query: { unread?: boolean; limit?: number; cursor?: string | null }) => {
+    const params = new URLSearchParams();
+    if (query.unread) params.set('unread', 'true');
+    if (query.limit) params.set('limit', String(query.limit));
+    if (query.cursor) params.set('cursor', query.cursor);
+    return `/api/notifications?${params}`;
+  },
+  readNotification: (id: string) => `/api/notifications/${encodeURIComponent(id)}/read`,
+  readAllNotifications: () => '/api/notifications/read-all',
+};
+
+export type { RunsPage };

@@ -1,0 +1,242 @@
+// The live channel as the dashboard holds it (CONTRACT §4): one socket per page, reconnecting forever with
+// backoff, tenant subscriptions that survive reconnects, and one signal for "re-read what you show" after
+// every (re)connect and every `resync`. Views register listeners; the merge rules live in runs-store.ts.
+import { io, type Socket } from 'socket.io-client';
+import type {
+  ClientToServerEvents,
+  NotificationNewPayload,
+  NotificationReadPayload,
+  RunUpdatePayload,
+  ServerToClientEvents,
+  SubscribeAck,
+} from '../../../server/live/events.ts';
+
+export type ConnectionState = 'live' | 'reconnecting' | 'offline';
+
+/** After this long without a connection the state says "offline" rather than "reconnecting". */
+export const OFFLINE_AFTER_MS = 15_000;
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+
+type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+type Listener<T> = (payload: T) => void;
+
+export type LiveOptions = {
+  /** A kiosk token (the wall); without it the session cookie authenticates the handshake. */
+  token?: string | null;
+  /** The handshake was refused as unauthorized (signed out, expired or revoked). */
+  onUnauthorized?: () => void;
+};
+
+export class LiveChannel {
+  /** live: connected and subscribed; reconnecting: trying; offline: no network, refused, or down a while. */
+  state = $state<ConnectionState>('reconnecting');
+  /** When the channel went down (epoch ms); null while live. Starts "down" until the first connect. */
+  downSince = $state<number | null>(Date.now());
+  /** Last moment a live message or a (re)connect proved the channel current. */
+  lastMessageAt = $state<number | null>(null);
+  /** Why the server refused the handshake or a subscription, if it did (`unauthorized`, `forbidden`, …). */
+  refusal = $state<string | null>(null);
+
+  readonly #socket: LiveSocket;
+  readonly #options: LiveOptions;
+  /** Tenant → number of views that want it. */
+  readonly #tenants = new Map<string, number>();
+  readonly #resync = new Set<() => void>();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #offlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #retries = 0;
+  #stopped = false;
+
+  constructor(options: LiveOptions = {}) {
+    this.#options = options;
+    this.#socket = io({
+      path: '/socket.io',
+      transports: ['websocket'],
+      autoConnect: false,
+      ...(options.token ? { auth: { token: options.token } } : {}),
+      reconnection: true,
+      reconnectionAttempts: Infinity,
+      reconnectionDelay: RETRY_MIN_MS,
+      reconnectionDelayMax: RETRY_MAX_MS,
+      randomizationFactor: 0.5,
+      timeout: 10_000,
+    });
+    const socket = this.#socket;
+    socket.on('connect', () => void this.#onConnect());
+    socket.on('disconnect', (reason) => {
+      this.#down();
+      // The server sent us away (shutdown, deploy, revoked token): Socket.IO does not retry that by itself.
+      if (reason === 'io server disconnect') this.#retry();
+    });
+    socket.on('connect_error', (error) => {
+      this.#down();
+      if (socket.active) return; // a transport failure: the manager retries with its own backoff
+      // The server refused the handshake: it will not be retried automatically.
+      this.refusal = error.message;
+      if (error.message === 'unauthorized') {
+        this.state = 'offline';
+        this.#options.onUnauthorized?.();
+      }
+      this.#retry();
+    });
+    socket.on('resync', () => {
+      this.lastMessageAt = Date.now();
+      this.#emitResync();
+    });
+    socket.onAny(() => {
+      this.lastMessageAt = Date.now();
+    });
+  }
+
+  start(): void {
+    if (typeof window !== 'undefined') {
+      window.addEventListener('online', this.#online);
+      window.addEventListener('offline', this.#offline);
+      if (!navigator.onLine) this.state = 'offline';
+    }
+    this.#socket.connect();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#offlineTimer);
+    if (typeof window !== 'undefined') {
+      window.removeEventListener('online', this.#online);
+      window.removeEventListener('offline', this.#offline);
+    }
+    this.#socket.removeAllListeners();
+    this.#socket.disconnect();
+    this.#resync.clear();
+  }
+
+  /** Join a tenant's room for as long as the returned function is not called; kept across reconnects. */
+  watchTenant(tenant: string): () => void {
+    const count = this.#tenants.get(tenant) ?? 0;
+    this.#tenants.set(tenant, count + 1);
+    if (count === 0 && this.#socket.connected) void this.#subscribe(tenant);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#tenants.get(tenant) ?? 1) - 1;
+      if (left > 0) return void this.#tenants.set(tenant, left);
+      this.#tenants.delete(tenant);
+      if (this.#socket.connected) this.#socket.emit('unsubscribe', { tenant });
+    };
+  }
+
+  /**
+   * Called after every (re)connect, once subscriptions are back, and on every `resync`: re-read from the
+   * HTTP API whatever is shown, since pushes may have been missed.
+   */
+  onResync(listener: () => void): () => void {
+    this.#resync.add(listener);
+    return () => this.#resync.delete(listener);
+  }
+
+  onRunUpdate(listener: Listener<RunUpdatePayload>): () => void {
+    this.#socket.on('run:update', listener);
+    return () => void this.#socket.off('run:update', listener);
+  }
+
+  onNotificationNew(listener: Listener<NotificationNewPayload>): () => void {
+    this.#socket.on('notification:new', listener);
+    return () => void this.#socket.off('notification:new', listener);
+  }
+
+  onNotificationRead(listener: Listener<NotificationReadPayload>): () => void {
+    this.#socket.on('notification:read', listener);
+    return () => void this.#socket.off('notification:read', listener);
+  }
+
+  /** Try now (a "Reconnect" button, or the browser coming back online). */
+  reconnectNow(): void {
+    if (this.#stopped || this.#socket.connected) return;
+    clearTimeout(this.#retryTimer);
+    this.#retries = 0;
+    // Cut short a pending backoff of the Socket.IO manager as well: disconnect stops it, connect opens now.
+    if (this.#socket.active) this.#socket.disconnect();
+    this.#socket.connect();
+  }
+
+  async #onConnect(): Promise<void> {
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#offlineTimer);
+    this.#retries = 0;
+    this.refusal = null;
+    await Promise.all([...this.#tenants.keys()].map((tenant) => this.#subscribe(tenant)));
+    if (!this.#socket.connected) return;
+    this.state = 'live';
+    this.downSince = null;
+    this.lastMessageAt = Date.now();
+    this.#emitResync();
+  }
+
+  async #subscribe(tenant: string): Promise<void> {
+    const answer = await new Promise<SubscribeAck | null>((resolve) => {
+      this.#socket.timeout(10_000).emit('subscribe', { tenant }, (error: Error | null, ack: SubscribeAck) => {
+        resolve(error ? null : ack);
+      });
+    });
+    if (answer?.ok) return;
+    this.refusal = answer ? answer.error : 'timeout';
+    // Rate limits, a database hiccup or a lost ack pass: try again a little later while the view wants it.
+    if (answer?.error !== 'forbidden' && answer?.error !== 'invalid') {
+      setTimeout(() => {
+        if (this.#tenants.has(tenant) && this.#socket.connected) void this.#subscribe(tenant);
+      }, 5_000);
+    }
+  }
+
+  #emitResync(): void {
+    for (const listener of this.#resync) listener();
+  }
+
+  #down(): void {
+    if (this.downSince === null) this.downSince = Date.now();
+    if (this.state === 'live') this.state = 'reconnecting';
+    if (typeof navigator !== 'undefined' && !navigator.onLine) this.state = 'offline';
+    clearTimeout(this.#offlineTimer);
+    const since = this.downSince;
+    this.#offlineTimer = setTimeout(
+      () => {
+        if (!this.#socket.connected) this.state = 'offline';
+      },
+      Math.max(0, since + OFFLINE_AFTER_MS - Date.now()),
+    );
+  }
+
+  /** Our own backoff for the cases Socket.IO leaves to us (refused handshake, server-side disconnect). */
+  #retry(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#retryTimer);
+    const base = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.#retries++);
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.#retryTimer = setTimeout(() => {
+      if (!this.#stopped && !this.#socket.connected && !this.#socket.active) this.#socket.connect();
+    }, delay);
+  }
+
+  #online = () => {
+    if (this.#socket.connected) {
+      // The socket outlived the outage; pushes may still have been lost meanwhile.
+      this.state = 'live';
+      this.downSince = null;
+      this.#emitResync();
+      return;
+    }
+    if (this.state === 'offline') this.state = 'reconnecting';
+    this.reconnectNow();
+  };
+
+  #offline = () => {
+    this.#down();
+    this.state = 'offline';
+    // The browser says the network is gone: drop the socket now instead of waiting for a ping timeout
+    // (tens of seconds of a connection that only looks alive); 'online' or the backoff brings it back.
+    if (this.#socket.connected || this.#socket.active) this.#socket.disconnect();
+    this.#retry();
+  };
+}
