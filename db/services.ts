@@ -10,6 +10,7 @@ import { createRunsQueue, type RunJob } from './queue.ts';
 import { createRedis, type RedisClient } from './redis.ts';
 import { RunLifecycle } from './runs/lifecycle.ts';
 import { RunQueries } from './runs/queries.ts';
+import { RunReports } from './runs/reports.ts';
 import { RunStarter } from './runs/start.ts';
 import { TenantService } from './tenants/service.ts';
 
@@ -27,6 +28,7 @@ export type Services = {
   notifications: NotificationService;
   lifecycle: RunLifecycle;
   runs: RunQueries;
+  reports: RunReports;
   starter: RunStarter;
   close(): Promise<void>;
 };
@@ -44,6 +46,7 @@ export async function createServices(config: Config, orm: Orm, logger: Logger, o
   redis.on('ready', () => void changefeed.control({ type: 'resync' }));
   const notifications = new NotificationService(orm, changefeed);
   const lifecycle = new RunLifecycle(orm, catalog, notifications, changefeed);
+  const runs = new RunQueries(orm, catalog);
   return {
     config,
     logger,
@@ -56,8 +59,9 @@ export async function createServices(config: Config, orm: Orm, logger: Logger, o
     tenants: new TenantService(orm, changefeed),
     notifications,
     lifecycle,
-    runs: new RunQueries(orm, catalog),
-    starter: new RunStarter(catalog, lifecycle, queue, logger),
+    runs,
+    reports: new RunReports(lifecycle, runs, catalog),
+    starter: new RunStarter(orm, catalog, lifecycle, queue, logger),
     async close() {
       await queue.close(5_000).catch(() => undefined);
       await redis.close().catch(() => undefined);

@@ -40,7 +40,7 @@ export class Runner {
   constructor(
     private readonly lifecycle: RunLifecycle,
     private readonly handlers: ReadonlyMap<string, OperationHandler>,
-    private readonly deps: { orm: Orm; config: Config; logger: Logger },
+    private readonly deps: { orm: Orm; config: Config; logger: Logger; isExternal?: (type: string) => boolean },
   ) {}
 
   get activeRunIds(): string[] {
@@ -52,7 +52,9 @@ export class Runner {
     for (const controller of this.#active.values()) controller.abort();
   }
 
-  async process(runId: string): Promise<void> {
+  async process(runId: string, type?: string): Promise<void> {
+    // An external run is reported by the system that does the work; a job for one is never ours to start.
+    if (type !== undefined && this.deps.isExternal?.(type)) return;
     const run = await this.lifecycle.markStarted(runId);
     // Not queued any more: a redelivered job of a run that is running elsewhere or already ended.
     if (!run) return;

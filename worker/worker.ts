@@ -15,10 +15,17 @@ const SHUTDOWN_GRACE_MS = 5_000;
  */
 export function startWorker(services: Services): Worker {
   const { config, logger, lifecycle, queue } = services;
-  const runner = new Runner(lifecycle, handlers, { orm: services.orm, config, logger });
+  const runner = new Runner(lifecycle, handlers, {
+    orm: services.orm,
+    config,
+    logger,
+    isExternal: (type) => services.catalog.get(type)?.external === true,
+  });
+  // The types this worker runs: every catalog type that is not external (those run elsewhere).
+  const workerTypes = services.catalog.all().filter((d) => !d.external).map((d) => d.type);
 
   queue.process(config.workerConcurrency, async (job) => {
-    await runner.process(job.data.runId);
+    await runner.process(job.data.runId, job.data.type);
   });
   // bee-queue only notices jobs of dead workers (re-queueing them) when asked to look.
   void queue.checkStalledJobs(STALL_INTERVAL_MS).catch(() => undefined);
@@ -37,7 +44,7 @@ export function startWorker(services: Services): Worker {
   const redispatchAfter = Math.max(1_000, Math.min(config.stallTimeoutMs / 2, 30_000));
   const redispatcher = setInterval(() => {
     lifecycle
-      .queuedLongerThan(redispatchAfter)
+      .queuedLongerThan(redispatchAfter, workerTypes)
       .then((runs) => Promise.all(runs.map((run) => enqueueRun(queue, { runId: run.id, type: run.type }))))
       .catch((error: Error) => logger.warn({ err: error.message }, 'redispatch failed'));
   }, redispatchAfter);

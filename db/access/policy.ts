@@ -2,8 +2,12 @@ import { forbidden } from '../errors.ts';
 import type { Actor, TenantRef } from './actor.ts';
 import { roleAtLeast, type Role } from './roles.ts';
 
-/** What a tenant route needs: to read the tenant's runs, or a minimum membership role. */
-export type Need = 'read' | { role: Role };
+/**
+ * What a tenant route needs: to read the tenant's runs; to start runs (members ≥ operator, or the tenant's
+ * integration token — for external types, checked by the starter); to report events of external runs (the
+ * tenant's integration token only); or a minimum membership role.
+ */
+export type Need = 'read' | 'start' | 'report' | { role: Role };
 
 export type TenantAccess = { tenant: TenantRef; role: Role | null; actor: Actor };
 
@@ -15,15 +19,14 @@ export type TenantAccess = { tenant: TenantRef; role: Role | null; actor: Actor 
 export function requireTenantAccess(actor: Actor, tenantSlug: string, need: Need): TenantAccess {
   if (actor.kind === 'user') {
     const membership = actor.memberships.find((m) => m.tenant.slug === tenantSlug);
-    if (!membership) throw forbidden();
-    if (need !== 'read' && !roleAtLeast(membership.role, need.role)) {
-      throw forbidden(`This needs the ${need.role} role or higher.`);
-    }
+    if (!membership || need === 'report') throw forbidden();
+    const minimum: Role | null = need === 'read' ? null : need === 'start' ? 'operator' : need.role;
+    if (minimum && !roleAtLeast(membership.role, minimum)) throw forbidden(`This needs the ${minimum} role or higher.`);
     return { tenant: membership.tenant, role: membership.role, actor };
   }
-  if (actor.kind === 'kiosk' && need === 'read' && actor.tenant.slug === tenantSlug) {
-    return { tenant: actor.tenant, role: null, actor };
-  }
+  if (actor.tenant.slug !== tenantSlug) throw forbidden();
+  if (actor.kind === 'kiosk' && need === 'read') return { tenant: actor.tenant, role: null, actor };
+  if (actor.kind === 'integration' && (need === 'start' || need === 'report')) return { tenant: actor.tenant, role: null, actor };
   throw forbidden();
 }
 

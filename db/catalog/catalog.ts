@@ -1,5 +1,5 @@
 import { roleAtLeast, type Role } from '../access/roles.ts';
-import { demoBatch, runsPurge } from './operations.ts';
+import { demoBatch, demoExternal, runsPurge } from './operations.ts';
 import type { AnyOperationDeclaration } from './types.ts';
 
 /** The operation types this install offers. Demo types only when RUNBOARD_DEMO_OPERATIONS is on. */
@@ -12,7 +12,7 @@ export class Catalog {
 
   static forConfig({ demoOperations }: { demoOperations: boolean }): Catalog {
     const declarations = [runsPurge];
-    if (demoOperations) declarations.push(demoBatch);
+    if (demoOperations) declarations.push(demoBatch, demoExternal);
     return new Catalog(declarations);
   }
 

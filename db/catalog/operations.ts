@@ -24,6 +24,18 @@ export const demoBatch = declareOperation({
   related: () => [],
 });
 
+/** A mirrored run for trying and testing external reporting (CONTRACT §7, §9): nothing is enqueued. */
+export const demoExternal = declareOperation({
+  type: 'demo.external',
+  label: 'Demo external workflow',
+  description: 'Work that runs elsewhere and reports its life through the events API.',
+  minRole: 'operator',
+  scope: z.strictObject({ key: z.string().max(200).optional() }),
+  identity: 'all',
+  related: () => [],
+  external: true,
+});
+
 /** The retention purge (CONTRACT §1): scheduled daily with no initiator, or started on demand by an owner. */
 export const runsPurge = declareOperation({
   type: 'runs.purge',

@@ -66,7 +66,25 @@ type Patch = {
   failureCount?: number;
 };
 
+/** What a transition did: applied (one persisted change), or why nothing changed. */
+export type TransitionResult =
+  | { outcome: 'applied'; run: RunView }
+  | { outcome: 'missing' }
+  | { outcome: 'refused'; status: RunStatus }
+  | { outcome: 'duplicate' };
+
+type TransitionSpec = {
+  from: RunStatus[];
+  kind: RunUpdateKind;
+  compute: (row: LockedRow) => Patch;
+  /** Extra SQL condition on the locked row (a literal; never user input). */
+  condition?: string;
+  /** An external event's id: applied at most once per run. */
+  eventId?: string;
+};
+
 const ACTIVE: RunStatus[] = ['queued', 'running'];
+const viewOf = (result: TransitionResult): RunView | null => (result.outcome === 'applied' ? result.run : null);
 const START_ATTEMPTS = 5;
 
 /**
@@ -121,30 +139,26 @@ export class RunLifecycle {
 
   /** queued → running. Null when the run is no longer queued (already started elsewhere, or completed). */
   async markStarted(runId: string): Promise<RunView | null> {
-    return this.transition(runId, ['queued'], 'started', () => ({
-      status: 'running',
-      startedAt: true,
-      heartbeat: true,
-      attempt: true,
-    }));
+    return viewOf(await this.transition(runId, STARTED));
   }
 
   /** Adds progress to a running run (one persisted change). Null when the run is not running. */
   async progress(runId: string, delta: ProgressDelta): Promise<RunView | null> {
-    return this.transition(runId, ['running'], 'progress', (row) => ({ heartbeat: true, ...applyDelta(row, delta) }));
+    return viewOf(await this.transition(runId, progressed(delta)));
   }
 
   /** running (or queued) → completed, with the outcome rule applied to the final counts. */
   async complete(runId: string, input: CompleteInput, from: RunStatus[] = ACTIVE): Promise<RunView | null> {
-    return this.transition(runId, from, 'completed', (row) => {
-      const applied = applyDelta(row, input);
-      return {
-        ...applied,
-        status: 'completed',
-        outcome: outcomeOf(applied.counts, input.aborted === true),
-        completedAt: true,
-      };
-    });
+    return viewOf(await this.transition(runId, { ...completed(input), from }));
+  }
+
+  /**
+   * One event reported by the system that runs an external operation (CONTRACT §9): exactly one persisted
+   * change, or — for a transition that would not move forward — none. An `eventId` seen before is a no-op.
+   */
+  async applyEvent(runId: string, event: RunEvent, eventId?: string): Promise<TransitionResult> {
+    const spec = event.kind === 'started' ? STARTED : event.kind === 'progress' ? progressed(event) : completed({ aborted: event.abort === true });
+    return this.transition(runId, { ...spec, ...(eventId !== undefined ? { eventId } : {}) });
   }
 
   /** A run that can no longer proceed (dispatch failed, worker lost): failed, keeping what had succeeded. */
@@ -171,43 +185,55 @@ export class RunLifecycle {
     );
     const ended: RunView[] = [];
     for (const { id } of stalled) {
-      const run = await this.transition(id, ['running'], 'completed', (row) => {
-        const applied = applyDelta(row, {
-          failures: [{ code: 'worker_lost', message: 'The worker running this operation stopped responding.' }],
-        });
-        return { ...applied, status: 'completed', outcome: 'failed', completedAt: true };
-      }, `and heartbeat_at < clock_timestamp() - make_interval(secs => ${Number(stallMs) / 1000})`);
-      if (run) ended.push(run);
+      const result = await this.transition(id, {
+        ...completed({ aborted: true, failures: [{ code: 'worker_lost', message: 'The worker (or external system) running this operation stopped reporting.' }] }),
+        from: ['running'],
+        // Re-checked under the row lock: a heartbeat may have arrived since the select.
+        condition: `and heartbeat_at < clock_timestamp() - make_interval(secs => ${Number(stallMs) / 1000})`,
+      });
+      if (result.outcome === 'applied') ended.push(result.run);
     }
     return ended;
   }
 
-  /** Runs queued for longer than `ageMs`, oldest first: candidates for re-dispatch when a job was lost. */
-  async queuedLongerThan(ageMs: number, limit = 200): Promise<{ id: string; type: string }[]> {
+  /**
+   * Runs of the given (worker-driven) types queued for longer than `ageMs`, oldest first: candidates for
+   * re-dispatch when a job was lost. External runs are never among them: nothing of ours runs those.
+   */
+  async queuedLongerThan(ageMs: number, types: string[], limit = 200): Promise<{ id: string; type: string }[]> {
+    if (types.length === 0) return [];
     return this.orm.em.fork().execute<{ id: string; type: string }[]>(
       `select id, type from operation_runs
-       where status = 'queued' and created_at < clock_timestamp() - make_interval(secs => ?)
+       where status = 'queued' and type = any(?::text[]) and created_at < clock_timestamp() - make_interval(secs => ?)
        order by created_at limit ?`,
-      [ageMs / 1000, limit],
+      [`{${types.map((t) => `"${t}"`).join(',')}}`, ageMs / 1000, limit],
     );
   }
 
-  private async transition(
-    runId: string,
-    from: RunStatus[],
-    kind: RunUpdateKind,
-    compute: (row: LockedRow) => Patch,
-    extraCondition = '',
-  ): Promise<RunView | null> {
-    const result = await this.orm.em.fork().transactional(async (tx) => {
+  private async transition(runId: string, spec: TransitionSpec): Promise<TransitionResult> {
+    const result = await this.orm.em.fork().transactional(async (tx): Promise<
+      { outcome: 'applied'; row: RunRow; notification: NotificationView | null } | Exclude<TransitionResult, { outcome: 'applied' }>
+    > => {
       const [locked] = await tx.execute<LockedRow[]>(
         `select id, status, type, tenant_id, initiator_id, total, succeeded, failed, skipped, failure_count,
                 jsonb_array_length(failures) as stored_failures, failures -> 0 as first_failure
-         from operation_runs where id = ? ${extraCondition} for update`,
+         from operation_runs where id = ? ${spec.condition ?? ''} for update`,
         [runId],
       );
-      if (!locked || !from.includes(locked.status)) return null;
-      const patch = compute(locked);
+      if (!locked) return { outcome: 'missing' };
+      // A retried event is recognised before anything else, so a retry of an accepted `completed` is a 200.
+      if (spec.eventId !== undefined) {
+        const seen = await tx.execute<{ id: string }[]>(
+          `select run_id as id from run_events where run_id = ? and event_id = ?`,
+          [runId, spec.eventId],
+        );
+        if (seen.length > 0) return { outcome: 'duplicate' };
+      }
+      if (!spec.from.includes(locked.status)) return { outcome: 'refused', status: locked.status };
+      if (spec.eventId !== undefined) {
+        await tx.execute(`insert into run_events (run_id, event_id) values (?, ?)`, [runId, spec.eventId]);
+      }
+      const patch = spec.compute(locked);
       const row = await this.update(tx, runId, patch);
       let notification: NotificationView | null = null;
       if (patch.status === 'completed' && row.initiator_id) {
@@ -221,12 +247,12 @@ export class RunLifecycle {
         );
         notification = await this.notifications.create(tx, row, text, runUrl(row.tenant_slug, row.id));
       }
-      return { row, notification };
+      return { outcome: 'applied', row, notification };
     });
-    if (!result) return null;
+    if (result.outcome !== 'applied') return result;
     const run = toRunView(result.row, this.catalog);
-    await this.publish(kind, run, result.notification, result.row.initiator_id);
-    return run;
+    await this.publish(spec.kind, run, result.notification, result.row.initiator_id);
+    return { outcome: 'applied', run };
   }
 
   private async update(tx: EntityManager, runId: string, patch: Patch): Promise<RunRow> {
@@ -271,6 +297,33 @@ export class RunLifecycle {
       await this.changefeed.notificationCreated(userId, notification, unreadCount);
     }
   }
+}
+
+/** An event of an external run (CONTRACT §9), as validated by the events route. */
+export type RunEvent =
+  | { kind: 'started' }
+  | ({ kind: 'progress' } & ProgressDelta)
+  | { kind: 'completed'; abort?: boolean };
+
+const STARTED: TransitionSpec = {
+  from: ['queued'],
+  kind: 'started',
+  compute: () => ({ status: 'running', startedAt: true, heartbeat: true, attempt: true }),
+};
+
+function progressed(delta: ProgressDelta): TransitionSpec {
+  return { from: ['running'], kind: 'progress', compute: (row) => ({ heartbeat: true, ...applyDelta(row, delta) }) };
+}
+
+function completed(input: CompleteInput): TransitionSpec {
+  return {
+    from: ACTIVE,
+    kind: 'completed',
+    compute: (row) => {
+      const applied = applyDelta(row, input);
+      return { ...applied, status: 'completed', outcome: outcomeOf(applied.counts, input.aborted === true), completedAt: true };
+    },
+  };
 }
 
 /** New counts and failures after adding a delta; failures are sanitized and the stored list capped. */

@@ -2,14 +2,16 @@ import type BeeQueue from 'bee-queue';
 import type { Actor } from '../access/actor.ts';
 import { requireTenantAccess } from '../access/policy.ts';
 import type { Catalog } from '../catalog/catalog.ts';
-import { AppError, validationFailed, type ErrorDetail } from '../errors.ts';
+import { AppError, forbidden, validationFailed, type ErrorDetail } from '../errors.ts';
+import type { Orm } from '../orm.ts';
 import type { Logger } from '../logger.ts';
 import { enqueueRun, type RunJob } from '../queue.ts';
 import { inspectInput } from '../validation.ts';
 import type { RunLifecycle } from './lifecycle.ts';
 import { runUrl, type RunView } from './view.ts';
 
-export type StartRequest = { type: string; scope: unknown };
+/** `initiator` may be given by integration tokens only: the member on whose behalf the work runs. */
+export type StartRequest = { type: string; scope: unknown; initiator?: { email: string } };
 export type StartAnswer = { run: RunView; reused: boolean; url: string };
 
 /** 503 carrying the run that could not be dispatched (CONTRACT §1, dispatch safety). */
@@ -25,6 +27,7 @@ export class DispatchFailedError extends AppError {
  */
 export class RunStarter {
   constructor(
+    private readonly orm: Orm,
     private readonly catalog: Catalog,
     private readonly lifecycle: RunLifecycle,
     private readonly queue: BeeQueue<RunJob>,
@@ -34,9 +37,16 @@ export class RunStarter {
   async start(actor: Actor, tenantSlug: string, request: StartRequest): Promise<StartAnswer> {
     const declaration = this.catalog.get(request.type);
     // Access first, so callers who may start nothing learn nothing about the catalog.
-    requireTenantAccess(actor, tenantSlug, { role: 'operator' });
+    const access = requireTenantAccess(actor, tenantSlug, 'start');
     if (!declaration) throw validationFailed([{ path: 'type', message: 'Unknown operation type.' }]);
-    const access = requireTenantAccess(actor, tenantSlug, { role: declaration.minRole });
+    if (actor.kind === 'integration') {
+      if (!declaration.external) throw forbidden('Integration tokens may start external operation types only.');
+    } else {
+      requireTenantAccess(actor, tenantSlug, { role: declaration.minRole });
+      if (request.initiator) {
+        throw validationFailed([{ path: 'initiator', message: 'Only integration tokens may name an initiator.' }]);
+      }
+    }
     // An absent scope means "all defaults"; anything else (null included) must satisfy the type's schema.
     const scope = request.scope === undefined ? {} : request.scope;
     const { unsafePaths, tooDeep } = inspectInput(scope);
@@ -55,7 +65,8 @@ export class RunStarter {
       }));
       throw validationFailed(details, 'The scope is not valid for this operation type.');
     }
-    const initiatorId = actor.kind === 'user' ? actor.user.id : null;
+    const initiatorId =
+      actor.kind === 'user' ? actor.user.id : request.initiator ? await this.memberId(access.tenant.id, request.initiator.email) : null;
     const { run, reused } = await this.lifecycle.start({
       tenant: access.tenant,
       declaration,
@@ -65,6 +76,15 @@ export class RunStarter {
     const url = runUrl(tenantSlug, run.id);
     if (reused || declaration.external) return { run, reused, url };
     return { run: await this.dispatch(run), reused, url };
+  }
+
+  /** The named user when a member of the tenant; anyone else starts nothing on its behalf (initiator null). */
+  private async memberId(tenantId: string, email: string): Promise<string | null> {
+    const [row] = await this.orm.em.fork().execute<{ id: string }[]>(
+      `select u.id from users u join memberships m on m.user_id = u.id where m.tenant_id = ? and u.email = ?`,
+      [tenantId, email.trim().toLowerCase()],
+    );
+    return row?.id ?? null;
   }
 
   /** Hands a new run to the workers; if that fails the run ends `failed/dispatch_failed` at once. */

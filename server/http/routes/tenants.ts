@@ -8,6 +8,7 @@ import { DispatchFailedError } from '../../../db/runs/start.ts';
 import type { Services } from '../../../db/services.ts';
 import type { Metrics } from '../../metrics.ts';
 import { actorOf } from '../auth.ts';
+import { mirroredRoutes } from './mirrored.ts';
 import { isoDate, safeString } from '../../../db/validation.ts';
 import { parse, uuidParam } from '../validate.ts';
 
@@ -31,6 +32,8 @@ const startBody = z.strictObject({
   type: z.string().min(1).max(100),
   // Validated by the operation type's own strict schema (a record here would silently drop `__proto__`).
   scope: z.unknown().optional(),
+  // Integration tokens only (CONTRACT §9): the member on whose behalf an external run is started.
+  initiator: z.strictObject({ email: safeString().min(3).max(254) }).optional(),
 });
 
 const statsQuery = z.strictObject({
@@ -63,10 +66,14 @@ export function tenantRoutes(services: Services, metrics: Metrics): Router {
 
   router.post('/runs', async (req, res) => {
     // Readonly members and kiosks start nothing (CONTRACT §2): refused before any input is read.
-    access(req, { role: 'operator' });
+    access(req, 'start');
     const body = parse(startBody, req.body);
     try {
-      const answer = await starter.start(actorOf(req), tenantOf(req), { type: body.type, scope: body.scope });
+      const answer = await starter.start(actorOf(req), tenantOf(req), {
+        type: body.type,
+        scope: body.scope,
+        ...(body.initiator ? { initiator: body.initiator } : {}),
+      });
       metrics.runStarts.inc({ result: answer.reused ? 'reused' : 'created' });
       res.status(answer.reused ? 200 : 202).json(answer);
     } catch (error) {
@@ -123,6 +130,8 @@ export function tenantRoutes(services: Services, metrics: Metrics): Router {
     await auth.revokeTenantToken('kiosk', tenant.id, uuidParam(req.params.id, 'The token'));
     res.status(204).end();
   });
+
+  router.use(mirroredRoutes(services));
 
   return router;
 }

@@ -1,0 +1,36 @@
+import type { TenantRef } from '../access/actor.ts';
+import type { Catalog } from '../catalog/catalog.ts';
+import { AppError, invalidTransition, notFound } from '../errors.ts';
+import type { RunEvent, RunLifecycle } from './lifecycle.ts';
+import type { RunQueries } from './queries.ts';
+import type { RunView } from './view.ts';
+
+/**
+ * Events of mirrored runs (CONTRACT §9), reported by the system that does the work. Each accepted event is
+ * one persisted change, pushed and notified like a worker's; a retried `eventId` changes nothing; a
+ * transition that would not move forward is refused and changes nothing.
+ */
+export class RunReports {
+  constructor(
+    private readonly lifecycle: RunLifecycle,
+    private readonly runs: RunQueries,
+    private readonly catalog: Catalog,
+  ) {}
+
+  async report(tenant: TenantRef, runId: string, event: RunEvent, eventId?: string): Promise<RunView> {
+    const run = await this.runs.get(tenant.id, runId);
+    if (!run) throw notFound('The run');
+    if (!this.catalog.get(run.type)?.external) {
+      throw new AppError(409, 'not_external', 'This run is processed by Runboard workers; it takes no reported events.');
+    }
+    const result = await this.lifecycle.applyEvent(runId, event, eventId);
+    if (result.outcome === 'missing') throw notFound('The run');
+    if (result.outcome === 'refused') {
+      throw invalidTransition(`The run is ${result.status}; a "${event.kind}" event cannot be applied to it.`);
+    }
+    // Applied or a duplicate: answer with the run as it now stands (failures included).
+    const current = await this.runs.get(tenant.id, runId);
+    if (!current) throw notFound('The run');
+    return current;
+  }
+}
