@@ -28,9 +28,11 @@ export class RunReports {
     if (result.outcome === 'refused') {
       throw invalidTransition(`The run is ${result.status}; a "${event.kind}" event cannot be applied to it.`);
     }
-    // Applied or a duplicate: answer with the run as it now stands (failures included).
+    // Applied: the committed row of this very change. A duplicate: the run as it now stands.
+    if (result.outcome === 'applied') return result.run;
     const current = await this.runs.get(tenant.id, runId);
     if (!current) throw notFound('The run');
-    return current;
+    const { failures: _failures, ...withoutFailures } = current;
+    return withoutFailures;
   }
 }

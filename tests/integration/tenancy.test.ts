@@ -35,6 +35,13 @@ const ROUTES: TenantRoute[] = [
 
 const describeRoute = (r: TenantRoute) => `${r.method} ${r.pattern}`;
 
+/**
+ * Tenant routes whose callers are integration tokens (CONTRACT §9); their access matrix — anonymous,
+ * other tenant, users, kiosks, revoked tokens — is in mirrored-runs.test.ts. Listed here so that every
+ * served route is accounted for.
+ */
+const MIRRORED_ROUTES = ['POST /runs/:id/events', 'POST /integration-tokens', 'DELETE /integration-tokens/:id'];
+
 describe('tenancy and access matrix', () => {
   let env: TestEnv;
   let app: RunningApp;
@@ -97,12 +104,19 @@ describe('tenancy and access matrix', () => {
 
   it('the matrix lists every tenant route the API serves', () => {
     // Built the way the app builds it (loosely typed, so new constructor arguments do not break this file).
-    type Layer = { route?: { path: string; methods: Record<string, boolean> } };
+    type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } };
     const build = tenantRoutes as unknown as (...args: unknown[]) => { stack: Layer[] };
-    const served = build(env.services, app.metrics)
-      .stack.filter((layer) => layer.route)
-      .flatMap((layer) => Object.keys(layer.route!.methods).map((m) => `${m.toUpperCase()} ${layer.route!.path}`));
-    expect(served.sort()).toEqual(ROUTES.map(describeRoute).sort());
+    // Nested routers (router.use(otherRouter)) are walked too, so no route can hide in one.
+    const routesOf = (stack: Layer[]): string[] =>
+      stack.flatMap((layer) =>
+        layer.route
+          ? Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${layer.route!.path}`)
+          : layer.handle?.stack
+            ? routesOf(layer.handle.stack)
+            : [],
+      );
+    const served = routesOf(build(env.services, app.metrics).stack);
+    expect(served.sort()).toEqual([...ROUTES.map(describeRoute), ...MIRRORED_ROUTES].sort());
   });
 
   it('members get through on every route (positive control for the denials below)', async () => {
