@@ -1,0 +1,161 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, login, startSystem, type System } from '../helpers/app.ts';
+import { launchBrowser, newPage, signIn } from '../helpers/browser.ts';
+import { TEST_PASSWORD } from '../helpers/stack.ts';
+
+// The dashboard as people use it: Debian's Chromium against the real server, worker, PostgreSQL and Redis.
+describe('dashboard in a real browser', () => {
+  let system: System;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    system = await startSystem({ tenants: ['acme', 'globex'] });
+    base = system.app.baseUrl;
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await system?.stop();
+  });
+
+  const email = (tenant: string, role: string) => system.tenants[tenant]!.users[role as 'owner'].email;
+  const start = (token: string, scope: Record<string, unknown>) =>
+    call(system.app.baseUrl, 'POST', '/api/tenants/acme/runs', { token, body: { type: 'demo.batch', scope } });
+  /** The board row of a run (its short id carries the full id as a title). */
+  const row = (page: Page, runId: string) => page.locator('tr', { has: page.locator(`[title="${runId}"]`) });
+  const live = (page: Page) => page.getByRole('status').filter({ hasText: /^\s*Live/i }).first().waitFor();
+
+  it('sends a signed-out visitor to the login and back; a wrong password is said plainly', async () => {
+    const { context, page } = await newPage(browser);
+    try {
+      await page.goto(`${base}/t/acme/operations`);
+      await page.waitForURL(/\/login\?next=/);
+      await page.getByLabel(/email/i).fill(email('acme', 'operator'));
+      await page.getByLabel(/password/i).fill('not the password');
+      await page.getByRole('button', { name: /sign in/i }).click();
+      await page.getByRole('alert').filter({ hasText: /email or password is incorrect/i }).waitFor();
+      expect(new URL(page.url()).pathname).toBe('/login');
+      await page.getByLabel(/password/i).fill(TEST_PASSWORD);
+      await page.getByRole('button', { name: /sign in/i }).click();
+      await page.waitForURL(`${base}/t/acme/operations`);
+      await page.getByRole('heading', { name: 'Operations' }).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a run started through the API appears on the open board within 2 s, updates in place and ends showing its outcome', async () => {
+    const { context, page } = await newPage(browser);
+    try {
+      await signIn(page, base, email('acme', 'operator'), TEST_PASSWORD, '/t/acme/operations');
+      await live(page);
+      const token = await login(base, email('acme', 'operator'));
+      const started = await start(token, { items: 12, itemMs: 120, failEvery: 4, key: 'board' });
+      const runId: string = started.body.run.id;
+      const t0 = Date.now();
+      await row(page, runId).waitFor({ timeout: 2_000 });
+      const appearedAfter = Date.now() - t0;
+      expect(appearedAfter).toBeLessThan(2_000);
+      // While it runs, the row shows a progress bar; no reload happens at any point.
+      await row(page, runId).getByRole('progressbar').waitFor({ timeout: 10_000 });
+      await row(page, runId).getByText('Partially succeeded').waitFor({ timeout: 20_000 });
+      await expect.poll(() => row(page, runId).innerText()).toMatch(/12 items\s*·\s*9 ok\s*·\s*3 failed/);
+      expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(1);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('run detail shows counts, timings and failures grouped by reason with their item ids', async () => {
+    const token = await login(base, email('acme', 'operator'));
+    const started = await start(token, { items: 6, itemMs: 1, failEvery: 2, failCode: 'quota_exceeded', failMessage: 'Quota exceeded for this item.', key: 'detail' });
+    await system.feed.completed(started.body.run.id);
+    const { context, page } = await newPage(browser);
+    try {
+      await signIn(page, base, email('acme', 'operator'), TEST_PASSWORD, started.body.url);
+      await page.getByRole('heading', { name: 'Demo batch' }).waitFor();
+      const items = page.getByRole('region', { name: 'Items' });
+      await expect.poll(() => items.innerText()).toMatch(/Total\s*6\s*Processed\s*6\s*Succeeded\s*3\s*Failed\s*3\s*Skipped\s*0/);
+      const failures = page.getByRole('region', { name: /Failures/ });
+      const text = await failures.innerText();
+      expect(text).toContain('quota_exceeded');
+      expect(text).toContain('Quota exceeded for this item.');
+      for (const item of ['item-2', 'item-4', 'item-6']) expect(text).toContain(item);
+      expect(await page.getByRole('region', { name: 'Details' }).innerText()).toMatch(/Outcome\s*Partially succeeded/);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the unread badge rises live, and "Mark all read" in a second tab clears it in the first', async () => {
+    const { context, page: tab1 } = await newPage(browser);
+    try {
+      await signIn(tab1, base, email('acme', 'manager'), TEST_PASSWORD, '/t/acme/operations');
+      await live(tab1);
+      const bell = tab1.getByRole('link', { name: /^Notifications/ });
+      const unread = async () => Number(/(\d+) unread/.exec((await bell.getAttribute('aria-label')) ?? '')?.[1] ?? 0);
+      const before = await unread();
+      const token = await login(base, email('acme', 'manager'));
+      const started = await start(token, { items: 1, itemMs: 1, key: 'badge' });
+      await system.feed.completed(started.body.run.id);
+      await expect.poll(unread, { timeout: 5_000 }).toBe(before + 2);
+
+      const tab2 = await context.newPage();
+      await tab2.goto(`${base}/notifications`);
+      await tab2.getByRole('button', { name: /mark all read/i }).click();
+      await expect.poll(unread, { timeout: 5_000 }).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the NOC wall opens with a kiosk token, shows a loud stale banner when the network is cut, and recovers', async () => {
+    const manager = await login(base, email('acme', 'manager'));
+    const kiosk = await call(base, 'POST', '/api/tenants/acme/kiosk-tokens', { token: manager, body: { label: 'e2e wall' } });
+    const { context, page } = await newPage(browser, { viewport: { width: 1920, height: 1080 } });
+    try {
+      await page.goto(`${base}/t/acme/wall?kiosk=${kiosk.body.token}`);
+      await page.getByRole('heading', { name: /Running now/ }).waitFor();
+      expect(new URL(page.url()).pathname).toBe('/t/acme/wall');
+      expect(await page.getByLabel(/password/i).count()).toBe(0);
+      const banner = page.getByRole('alert').filter({ hasText: /LIVE UPDATES LOST/ });
+      expect(await banner.count()).toBe(0);
+
+      await context.setOffline(true);
+      await banner.waitFor({ timeout: 15_000 });
+      await context.setOffline(false);
+      await banner.waitFor({ state: 'detached', timeout: 20_000 });
+      // Live again: a new run shows up on the wall without a touch.
+      const operator = await login(base, email('acme', 'operator'));
+      const started = await start(operator, { items: 40, itemMs: 100, key: 'wall' });
+      await page.getByText(/Running now/).waitFor();
+      await expect.poll(() => page.getByRole('region', { name: /Running now/ }).innerText(), { timeout: 10_000 }).toMatch(/Demo/);
+      await system.feed.completed(started.body.run.id, 30_000);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a member of another tenant sees none of this tenant’s runs', async () => {
+    const token = await login(base, email('acme', 'operator'));
+    const started = await start(token, { items: 1, itemMs: 1, key: 'private' });
+    await system.feed.completed(started.body.run.id);
+    const { context, page } = await newPage(browser);
+    try {
+      await signIn(page, base, email('globex', 'owner'), TEST_PASSWORD, '/t/acme/operations');
+      await page.getByText(/no access/i).first().waitFor();
+      expect(await page.content()).not.toContain(started.body.run.id);
+      await page.goto(`${base}${started.body.url}`);
+      await page.waitForLoadState('networkidle');
+      expect(await page.content()).not.toContain('Demo batch');
+      await page.goto(`${base}/t/globex/operations`);
+      await page.getByRole('heading', { name: 'Operations' }).waitFor();
+      expect(await page.content()).not.toContain(started.body.run.id);
+    } finally {
+      await context.close();
+    }
+  });
+});
