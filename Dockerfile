@@ -1,4 +1,18 @@
 # Runboard image: one image, two entry points (server and worker); see docker-compose.yml.
+
+# Build stage: the dashboard (SvelteKit, adapter-node) needs the dev tools (vite, svelte, kit); none of them
+# ship. Its output, dashboard/build, is what the server mounts on the same origin (server/http/dashboard.ts).
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY dashboard ./dashboard
+# The dashboard imports the live channel's types from the server (type-only; they are read, not bundled).
+COPY server ./server
+COPY db ./db
+RUN npm run build
+
 FROM node:22-bookworm-slim
 
 ENV NODE_ENV=production \
@@ -16,6 +30,8 @@ COPY db ./db
 COPY server ./server
 COPY worker ./worker
 COPY scripts ./scripts
+# The built dashboard only: its bundle needs nothing beyond the runtime dependencies installed above.
+COPY --from=build /app/dashboard/build ./dashboard/build
 
 # The code stays owned by root and read-only for the process; tsx keeps its cache in /tmp.
 USER node

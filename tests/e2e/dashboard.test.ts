@@ -158,4 +158,65 @@ describe('dashboard in a real browser', () => {
       await context.close();
     }
   });
+
+  it('an operator starts work from its start dialog, joins the active run on a second start, and sees field errors', async () => {
+    const { context, page } = await newPage(browser);
+    try {
+      await signIn(page, base, email('acme', 'operator'), TEST_PASSWORD, '/t/acme/operation-types');
+      const open = async () => {
+        await page.getByRole('button', { name: 'Start Demo batch…' }).click();
+        const dialog = page.getByRole('dialog', { name: 'Demo batch' });
+        await dialog.waitFor();
+        return dialog;
+      };
+      let dialog = await open();
+      await dialog.getByLabel('Items', { exact: true }).fill('40');
+      await dialog.getByLabel('Time per item (ms)').fill('100');
+      await dialog.getByLabel('Key').fill('from-the-dialog');
+      await dialog.getByRole('button', { name: 'Start run' }).click();
+      await dialog.getByRole('status').filter({ hasText: 'Run queued' }).waitFor();
+      const href = await dialog.getByRole('link', { name: 'View run' }).getAttribute('href');
+      expect(href).toMatch(/^\/t\/acme\/operations\/[0-9a-f-]{36}$/);
+      await page.keyboard.press('Escape');
+
+      // The same work again while it is active: joined, same run.
+      dialog = await open();
+      await dialog.getByLabel('Items', { exact: true }).fill('40');
+      await dialog.getByLabel('Time per item (ms)').fill('100');
+      await dialog.getByLabel('Key').fill('from-the-dialog');
+      await dialog.getByRole('button', { name: 'Start run' }).click();
+      await dialog.getByRole('status').filter({ hasText: 'Joined the active run' }).waitFor();
+      expect(await dialog.getByRole('link', { name: 'View run' }).getAttribute('href')).toBe(href);
+      await page.keyboard.press('Escape');
+
+      // A value the server refuses is shown at its field, and nothing is started.
+      dialog = await open();
+      await dialog.getByLabel('Items', { exact: true }).fill('-1');
+      await dialog.getByRole('button', { name: 'Start run' }).click();
+      await expect.poll(() => dialog.getByLabel('Items', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+      expect(await dialog.getByRole('status').filter({ hasText: /Run queued|Joined/ }).count()).toBe(0);
+      await page.keyboard.press('Escape');
+
+      await page.goto(`${base}${href}`);
+      await page.getByRole('heading', { name: 'Demo batch' }).waitFor();
+      await system.feed.completed(href!.split('/').at(-1)!, 30_000);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('readonly members see the start buttons disabled, with the reason', async () => {
+    const { context, page } = await newPage(browser);
+    try {
+      await signIn(page, base, email('acme', 'readonly'), TEST_PASSWORD, '/t/acme/operation-types');
+      const button = page.getByRole('button', { name: 'Start Demo batch…' });
+      await button.waitFor();
+      expect(await button.isDisabled()).toBe(true);
+      const reasonId = await button.getAttribute('aria-describedby');
+      expect(reasonId).toBeTruthy();
+      expect(await page.locator(`[id="${reasonId!.split(' ')[0]}"]`).innerText()).toMatch(/needs the operator role/i);
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -9,7 +9,15 @@ export type User = { id: string; email: string; name: string };
 export type Role = 'owner' | 'manager' | 'operator' | 'readonly';
 export type Membership = { tenant: { slug: string; name: string }; role: Role };
 export type Me = { user: User; memberships: Membership[] };
-export type OperationType = { type: string; label: string; description?: string; minRole: Role; canStart: boolean };
+export type OperationType = {
+  type: string;
+  label: string;
+  description?: string;
+  minRole: Role;
+  /** Carried out by an outside system that reports on the run (CONTRACT §9); nothing is queued here. */
+  external?: boolean;
+  canStart: boolean;
+};
 export type Stats = { window: string; buckets: Record<Bucket, number>; types: { type: string; buckets: Record<Bucket, number> }[] };
 export type NotificationsPage = { notifications: NotificationView[]; unreadCount: number; nextCursor: string | null };
 export type RunDetail = RunView;
@@ -20,6 +28,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The whole answer, for errors that carry more than a message (400 details, a 503's failed run). */
+    readonly body: unknown = null,
   ) {
     super(message);
   }
@@ -67,6 +77,7 @@ export async function api<T>(path: string, options: Options = {}): Promise<T> {
       response.status,
       body?.error?.code ?? 'http_error',
       body?.error?.message ?? `The server answered ${response.status}.`,
+      body,
     );
   }
   return body as T;
@@ -74,13 +85,21 @@ export async function api<T>(path: string, options: Options = {}): Promise<T> {
 
 const t = (tenant: string) => `/api/tenants/${encodeURIComponent(tenant)}`;
 
-export type RunQuery = { types: readonly string[]; buckets: readonly Bucket[]; from: Date; limit: number; cursor?: string | null };
+export type RunQuery = {
+  types: readonly string[];
+  buckets: readonly Bucket[];
+  from: Date;
+  to?: Date | null;
+  limit: number;
+  cursor?: string | null;
+};
 
 export function runsPath(tenant: string, query: RunQuery): string {
   const params = new URLSearchParams();
   for (const type of query.types) params.append('type', type);
   for (const bucket of query.buckets) params.append('bucket', bucket);
   params.set('from', query.from.toISOString());
+  if (query.to) params.set('to', query.to.toISOString());
   params.set('limit', String(query.limit));
   if (query.cursor) params.set('cursor', query.cursor);
   return `${t(tenant)}/runs?${params}`;
@@ -91,6 +110,7 @@ export const endpoints = {
   login: () => '/api/auth/login',
   logout: () => '/api/auth/logout',
   operationTypes: (tenant: string) => `${t(tenant)}/operation-types`,
+  startRun: (tenant: string) => `${t(tenant)}/runs`,
   runs: (tenant: string, query: RunQuery) => runsPath(tenant, query),
   run: (tenant: string, id: string) => `${t(tenant)}/runs/${encodeURIComponent(id)}`,
   stats: (tenant: string, window: string) => `${t(tenant)}/stats?window=${encodeURIComponent(window)}`,

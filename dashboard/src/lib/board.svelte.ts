@@ -1,9 +1,18 @@
 // The Operations board's state for one tenant: rows (RunsStore), bucket counters for the window, paging,
 // and the age of what is shown. Live pushes merge in; every (re)connect and `resync` re-reads over HTTP.
 import type { RunUpdatePayload } from '../../../server/live/events.ts';
-import { api, ApiError, endpoints, type Stats } from './api.ts';
+import { api, ApiError, endpoints, type RunQuery, type Stats } from './api.ts';
 import type { LiveChannel } from './live.svelte.ts';
-import { countTransition, RunsStore, TRIMMED, windowStart, type BoardFilter, type BoardRun, type BucketCounts } from './runs-store.ts';
+import {
+  countTransition,
+  filterWindow,
+  isCustomRange,
+  RunsStore,
+  TRIMMED,
+  type BoardFilter,
+  type BoardRun,
+  type BucketCounts,
+} from './runs-store.ts';
 import { BUCKETS } from './vocabulary.ts';
 
 export const PAGE_SIZE = 50;
@@ -25,7 +34,7 @@ export type BoardOptions = {
 };
 
 export function filterKey(filter: BoardFilter): string {
-  return JSON.stringify([filter.range, [...filter.types].sort(), [...filter.buckets].sort()]);
+  return JSON.stringify([filter.range, filter.from ?? null, filter.to ?? null, [...filter.types].sort(), [...filter.buckets].sort()]);
 }
 
 export class Board {
@@ -93,11 +102,11 @@ export class Board {
     const mark = this.#store.mark();
     const filter = this.filter;
     this.refreshing = true;
-    if (this.#options.counters) void this.#readStats();
+    if (this.#options.counters) this.#refreshCounts();
     try {
       const limit = Math.min(MAX_REREAD, Math.max(this.#options.pageSize, this.rows.length));
       const page = await api<{ runs: BoardRun[]; nextCursor: string | null }>(
-        endpoints.runs(this.tenant, { ...filter, from: new Date(windowStart(filter.range, Date.now())), limit }),
+        endpoints.runs(this.tenant, runQuery(filter, limit)),
         { token: this.#options.token },
       );
       if (seq !== this.#readSeq) return;
@@ -127,12 +136,7 @@ export class Board {
     try {
       const filter = this.filter;
       const page = await api<{ runs: BoardRun[]; nextCursor: string | null }>(
-        endpoints.runs(this.tenant, {
-          ...filter,
-          from: new Date(windowStart(filter.range, Date.now())),
-          limit: this.#options.pageSize,
-          cursor,
-        }),
+        endpoints.runs(this.tenant, runQuery(filter, this.#options.pageSize, cursor)),
         { token: this.#options.token },
       );
       if (seq !== this.#readSeq) return;
@@ -159,8 +163,9 @@ export class Board {
 
   /** Moves the counters with the run when its previous state is known; else asks /stats again, soon. */
   #count(previous: BoardRun | undefined, run: BoardRun, now: number): void {
-    if (!this.counts || (this.filter.types.length > 0 && !this.filter.types.includes(run.type))) return;
-    const next = countTransition(this.counts, previous, run, windowStart(this.filter.range, now));
+    if (!this.counts || isCustomRange(this.filter)) return;
+    if (this.filter.types.length > 0 && !this.filter.types.includes(run.type)) return;
+    const next = countTransition(this.counts, previous, run, filterWindow(this.filter, now).from);
     if (next) this.counts = next;
     else this.#scheduleStats();
   }
@@ -169,8 +174,15 @@ export class Board {
     if (this.#statsTimer !== undefined) return;
     this.#statsTimer = setTimeout(() => {
       this.#statsTimer = undefined;
-      void this.#readStats();
+      this.#refreshCounts();
     }, STATS_DEBOUNCE_MS);
+  }
+
+  /** /stats counts preset windows only: a custom range shows no counters rather than wrong ones. */
+  #refreshCounts(): void {
+    if (!isCustomRange(this.filter)) return void this.#readStats();
+    this.#statsSeq++;
+    this.counts = null;
   }
 
   async #readStats(): Promise<void> {
@@ -189,6 +201,18 @@ export class Board {
     this.rows = this.#store.rows;
     this.hasMore = this.#store.nextCursor !== null;
   }
+}
+
+function runQuery(filter: BoardFilter, limit: number, cursor: string | null = null): RunQuery {
+  const window = filterWindow(filter, Date.now());
+  return {
+    types: filter.types,
+    buckets: filter.buckets,
+    from: new Date(window.from),
+    to: window.to === null ? null : new Date(window.to),
+    limit,
+    cursor,
+  };
 }
 
 /** Bucket counters for the selected types (all types when none is selected). */

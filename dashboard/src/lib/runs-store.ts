@@ -15,6 +15,9 @@ export type BoardFilter = {
   /** Buckets; empty = all. */
   buckets: readonly Bucket[];
   range: RangePreset;
+  /** A custom range (ISO instants, `to` exclusive like the API's); when either is set, `range` does not apply. */
+  from?: string;
+  to?: string;
 };
 
 export type RunsPage = { runs: readonly BoardRun[]; nextCursor: string | null };
@@ -30,10 +33,27 @@ export function windowStart(range: RangePreset, now: number): number {
   return now - RANGES[range];
 }
 
+export function isCustomRange(filter: BoardFilter): boolean {
+  return filter.from !== undefined || filter.to !== undefined;
+}
+
+/**
+ * The creation times a filter shows: a preset reaches back from now; a custom range is fixed (only `to`:
+ * the 30 days before it, as the API's default window; only `from`: open towards now, so new runs enter).
+ */
+export function filterWindow(filter: BoardFilter, now: number): { from: number; to: number | null } {
+  if (!isCustomRange(filter)) return { from: windowStart(filter.range, now), to: null };
+  const to = filter.to !== undefined ? Date.parse(filter.to) : null;
+  const from = filter.from !== undefined ? Date.parse(filter.from) : (to ?? now) - RANGES['30d'];
+  return { from, to };
+}
+
 export function matchesFilter(run: BoardRun, filter: BoardFilter, now: number): boolean {
   if (filter.types.length > 0 && !filter.types.includes(run.type)) return false;
   if (filter.buckets.length > 0 && !filter.buckets.includes(run.bucket)) return false;
-  return Date.parse(run.createdAt) >= windowStart(filter.range, now);
+  const created = Date.parse(run.createdAt);
+  const window = filterWindow(filter, now);
+  return created >= window.from && (window.to === null || created < window.to);
 }
 
 type Seen = { run: BoardRun; seq: number };

@@ -1,0 +1,83 @@
+// `npm run screenshots`: the README's pictures, made reproducibly — a private database and Redis prefix,
+// the real server and a worker, some demo runs, and Debian's Chromium taking the shots into docs/screenshots.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { call, login, ROOT, startSystem } from './helpers/app.ts';
+import { launchBrowser, newPage, signIn } from './helpers/browser.ts';
+import { TEST_PASSWORD } from './helpers/stack.ts';
+
+const OUT = path.join(ROOT, 'docs', 'screenshots');
+
+const system = await startSystem({ tenants: ['acme', 'globex'] });
+const browser = await launchBrowser();
+try {
+  await mkdir(OUT, { recursive: true });
+  const base = system.app.baseUrl;
+  const operatorEmail = system.tenants.acme!.users.operator.email;
+  const token = await login(base, operatorEmail);
+  const start = (scope: Record<string, unknown>) =>
+    call(base, 'POST', '/api/tenants/acme/runs', { token, body: { type: 'demo.batch', scope } });
+
+  // A finished history with every outcome, then a few runs still going while the shots are taken.
+  const finished = [
+    { items: 24, itemMs: 2, key: 'inventory-sync' },
+    { items: 40, itemMs: 2, failEvery: 9, failCode: 'quota_exceeded', failMessage: 'Tenant quota exceeded for this item.', key: 'export' },
+    { items: 8, itemMs: 2, failEvery: 1, failCode: 'upstream_unavailable', failMessage: 'The inventory service did not answer (HTTP 503).', key: 'restore' },
+    { items: 12, abort: true, key: 'aborted' },
+    { items: 60, itemMs: 1, key: 'bulk-edit' },
+  ];
+  let detailUrl = '';
+  for (const scope of finished) {
+    const started = await start(scope);
+    await system.feed.completed(started.body.run.id, 30_000);
+    if (scope.key === 'export') detailUrl = started.body.url;
+  }
+  const running = await Promise.all([
+    start({ items: 400, itemMs: 60, key: 'long-1' }),
+    start({ items: 300, itemMs: 80, failEvery: 25, key: 'long-2' }),
+  ]);
+  await system.feed.until(() => running.every((r) => system.feed.forRun(r.body.run.id).some((c) => c.kind === 'progress')), 20_000);
+
+  const { context, page } = await newPage(browser);
+  await signIn(page, base, operatorEmail, TEST_PASSWORD, '/t/acme/operations');
+  await page.getByRole('progressbar').first().waitFor();
+  await page.waitForTimeout(1_500); // let rates and ETAs settle for the picture
+  await page.screenshot({ path: path.join(OUT, 'board.png') });
+
+  await page.goto(`${base}${detailUrl}`);
+  await page.getByRole('heading', { name: /Failures/ }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'detail.png'), fullPage: true });
+
+  await page.goto(`${base}/notifications`);
+  await page.getByRole('heading', { name: 'Notifications' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'inbox.png') });
+
+  await page.goto(`${base}/t/acme/operation-types`);
+  await page.getByRole('button', { name: 'Start Demo batch…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Demo batch' });
+  await dialog.getByLabel('Items', { exact: true }).fill('250');
+  await dialog.getByLabel('Key').fill('nightly-inventory');
+  await dialog.getByRole('button', { name: 'Start run' }).click();
+  await dialog.getByRole('status').filter({ hasText: 'Run queued' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'start-dialog.png') });
+  await page.keyboard.press('Escape');
+  await context.close();
+
+  const manager = await login(base, system.tenants.acme!.users.manager.email);
+  const kiosk = await call(base, 'POST', '/api/tenants/acme/kiosk-tokens', { token: manager, body: { label: 'screenshots' } });
+  const wall = await newPage(browser, { viewport: { width: 1920, height: 1080 } });
+  await wall.page.goto(`${base}/t/acme/wall?kiosk=${kiosk.body.token}`);
+  await wall.page.getByRole('heading', { name: /Running now/ }).waitFor();
+  await wall.page.waitForTimeout(1_000);
+  await wall.page.screenshot({ path: path.join(OUT, 'wall.png') });
+  await wall.context.setOffline(true);
+  await wall.page.getByRole('alert').filter({ hasText: /LIVE UPDATES LOST/ }).waitFor({ timeout: 15_000 });
+  await wall.page.screenshot({ path: path.join(OUT, 'wall-stale.png') });
+  await wall.context.close();
+
+  for (const r of running) await system.feed.completed(r.body.run.id, 60_000).catch(() => undefined);
+  console.log(`screenshots written to ${path.relative(ROOT, OUT)}/`);
+} finally {
+  await browser.close();
+  await system.stop();
+}
