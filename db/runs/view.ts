@@ -32,6 +32,8 @@ export type RunView = {
   id: string;
   tenant: string;
   type: string;
+  /** The operation type's human name (the type itself when the type is unknown to this install). */
+  label: string;
   status: RunStatus;
   outcome: RunOutcome;
   bucket: RunBucket;
@@ -72,6 +74,7 @@ export function toRunView(row: RunRow, catalog: Catalog): RunView {
     id: row.id,
     tenant: row.tenant_slug,
     type: row.type,
+    label: catalog.get(row.type)?.label ?? row.type,
     status: row.status,
     outcome: row.outcome,
     bucket: bucketOf(row.status, row.outcome),

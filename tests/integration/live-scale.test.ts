@@ -252,6 +252,7 @@ describe('live path at scale: two gateway processes and one worker process', () 
         id,
         tenant: 'globex',
         type: 'demo.batch',
+        label: 'Demo batch',
         status: 'running',
         outcome: 'pending',
         bucket: 'running',

@@ -24,6 +24,7 @@ function run(over: Partial<BoardRun> & { minutesAgo?: number } = {}): BoardRun {
   return {
     id: `00000000-0000-4000-8000-${String(serial).padStart(12, '0')}`,
     tenant: 'acme',
+    label: 'Demo batch',
     type: 'demo.batch',
     status: 'queued',
     outcome: 'pending',
