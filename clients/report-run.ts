@@ -2,11 +2,15 @@
 // Copy this one file into any TypeScript project on Node ≥ 18, Deno, Bun or a browser: it needs only the
 // global `fetch` and `crypto.randomUUID`. See docs/mirrored-runs.md.
 
-/** A run as the API returns it (CONTRACT §1). */
+/**
+ * A run as the API returns it (CONTRACT §1). Kept as a copy so this file stands alone; a type test
+ * (tests/unit/client-types.test.ts) fails the build if it ever differs from the server's RunView.
+ */
 export type MirroredRun = {
   id: string;
   tenant: string;
   type: string;
+  label: string;
   status: 'queued' | 'running' | 'completed';
   outcome: 'pending' | 'succeeded' | 'partially_succeeded' | 'failed';
   bucket: 'queued' | 'running' | 'succeeded' | 'partially_succeeded' | 'failed';
