@@ -18,7 +18,9 @@ export function encodeCursor(createdAt: string, id: string): string {
 /** The instant exists as written (no 2026-02-30 or 25:00 that Date would roll over). */
 function sameInstant(value: string): boolean {
   const date = new Date(value);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 23) === value.slice(0, 23);
+  // Years our rows can have (PostgreSQL has no year 0, which Date accepts).
+  const year = Number(value.slice(0, 4));
+  return year >= 1970 && !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 23) === value.slice(0, 23);
 }
 
 export function decodeCursor(cursor: string): { createdAt: string; id: string } {

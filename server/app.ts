@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import cookieParser from 'cookie-parser';
 import express from 'express';
 import type { Services } from '../db/services.ts';
@@ -24,6 +25,26 @@ export type App = {
 };
 
 export const BODY_LIMIT = '64kb';
+
+/**
+ * Requests Node cannot even parse (a request head over 16 KB, malformed HTTP) still get the contract's error
+ * shape rather than a bare status line; a connection that is already gone is just closed.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const [status, reason, code, message] = tooLarge
+    ? [431, 'Request Header Fields Too Large', 'headers_too_large', 'The request line or headers are too large.']
+    : [400, 'Bad Request', 'validation_failed', 'The request could not be read.'];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
 
 /** The HTTP API and the live gateway on one http.Server. Listening is the caller's. */
 export function createApp(services: Services): App {
@@ -74,6 +95,7 @@ export function createApp(services: Services): App {
   app.use(errorHandler(logger));
 
   const httpServer = createServer(app);
+  httpServer.on('clientError', answerClientError);
   httpServer.headersTimeout = 20_000;
   httpServer.requestTimeout = 30_000;
 

@@ -4,13 +4,14 @@ import type { AnyOperationDeclaration } from '../catalog/types.ts';
 import { identityOf } from '../catalog/types.ts';
 import type { Changefeed } from '../changefeed/publisher.ts';
 import type { RunUpdateKind } from '../changefeed/messages.ts';
+import { AppError } from '../errors.ts';
 import { completedText, queuedText, type NotificationText } from '../notifications/messages.ts';
 import type { NotificationService } from '../notifications/service.ts';
 import type { NotificationView } from '../notifications/view.ts';
 import type { Orm } from '../orm.ts';
 import { sanitizeFailure } from '../sanitize/sanitizer.ts';
 import { identityHash } from './identity.ts';
-import { MAX_STORED_FAILURES, outcomeOf, type RunFailure, type RunStatus } from './model.ts';
+import { MAX_RUN_COUNT, MAX_STORED_FAILURES, outcomeOf, type RunFailure, type RunStatus } from './model.ts';
 import { runColumns, runJoins, runUrl, toRunView, type RunRow, type RunView } from './view.ts';
 
 export type StartInput = {
@@ -335,11 +336,16 @@ function applyDelta(row: LockedRow, delta: ProgressDelta): Required<Pick<Patch, 
   const skipped = row.skipped + nonNegative(delta.skipped);
   const processed = succeeded + failed + skipped;
   const total = Math.max(delta.total !== undefined ? nonNegative(delta.total) : row.total, processed);
+  const failureCount = row.failure_count + Math.max(incoming.length, nonNegative(delta.failureCount));
+  if (Math.max(total, processed, failureCount) > MAX_RUN_COUNT) {
+    // Thrown inside the transition's transaction: nothing changes, and the caller gets a clear 409.
+    throw new AppError(409, 'count_limit', `A run counts at most ${MAX_RUN_COUNT.toLocaleString('en')} items; this change would exceed that.`);
+  }
   // Only what still fits in the capped list is sanitized and stored; the count keeps the true total.
   const room = Math.max(0, MAX_STORED_FAILURES - row.stored_failures);
   return {
     counts: { total, succeeded, failed, skipped },
     appendFailures: incoming.slice(0, room).map(sanitizeFailure),
-    failureCount: row.failure_count + Math.max(incoming.length, nonNegative(delta.failureCount)),
+    failureCount,
   };
 }

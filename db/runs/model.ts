@@ -13,6 +13,9 @@ export type RunCounts = { total: number; processed: number; succeeded: number; f
 
 export type RunFailure = { code: string; message: string; item?: string };
 
+/** Counts are `int` columns: a change that would take any of them past this is refused, not wrapped. */
+export const MAX_RUN_COUNT = 2_000_000_000;
+
 /** The stored failures list is capped; `failureCount` keeps the true total. */
 export const MAX_STORED_FAILURES = 1000;
 

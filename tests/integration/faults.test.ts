@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queuePrefix } from '../../db/changefeed/channels.ts';
 import { createRunsQueue } from '../../db/queue.ts';
+import { MAX_RUN_COUNT } from '../../db/runs/model.ts';
 import { RunStarter } from '../../db/runs/start.ts';
 import { createApp } from '../../server/app.ts';
 import { call, login, spawnWorker, startSystem, type ChangefeedRecorder, type RunningApp, type System } from '../helpers/app.ts';
@@ -132,5 +133,20 @@ describe('faults', () => {
     } finally {
       await worker.stop();
     }
+  });
+
+  it('a change that would take a count past the int columns is refused (409 count_limit) and changes nothing', async () => {
+    // Found by fuzzing the events API: increments summed past 2^31-1 and failed as a 500.
+    const em = env.services.orm.em.fork();
+    const [row] = await em.execute<{ id: string }[]>(
+      `insert into operation_runs (tenant_id, type, status, outcome, identity_hash, scope, succeeded, processed, total)
+       values (?, 'demo.external', 'running', 'pending', md5(random()::text) || md5(random()::text), '{}'::jsonb, ?, ?, ?) returning id`,
+      [acme.tenant.id, MAX_RUN_COUNT - 5, MAX_RUN_COUNT - 5, MAX_RUN_COUNT - 5],
+    );
+    await expect(env.services.lifecycle.progress(row!.id, { succeeded: 10 })).rejects.toMatchObject({ status: 409, code: 'count_limit' });
+    const [after] = await em.execute<{ succeeded: number; version: number }[]>(`select succeeded, version from operation_runs where id = ?`, [row!.id]);
+    expect(after).toEqual({ succeeded: MAX_RUN_COUNT - 5, version: 1 });
+    // Within the limit it still counts.
+    expect((await env.services.lifecycle.progress(row!.id, { succeeded: 5 }))?.counts.succeeded).toBe(MAX_RUN_COUNT);
   });
 });

@@ -72,6 +72,7 @@ describe('keyset cursors', () => {
   });
 
   it.each(['', 'abc', encodeCursor('2026-02-30T10:00:00.000000Z', '3f1c9a52-7d1e-4f5a-9b1e-2a6d8c4e0f11'),
+    encodeCursor('0000-01-01T00:00:00.000000Z', '00000000-0000-1000-8000-000000000000'), // found by fuzzing: PostgreSQL has no year 0
     encodeCursor('2026-11-23T10:00:00.123Z', '3f1c9a52-7d1e-4f5a-9b1e-2a6d8c4e0f11'), Buffer.from('{"a":1}').toString('base64url'), Buffer.from('["2026-01-01","not-a-uuid"]').toString('base64url'),
     Buffer.from('["yesterday","3f1c9a52-7d1e-4f5a-9b1e-2a6d8c4e0f11"]').toString('base64url'), 'x'.repeat(500)])(
     'rejects %j',
