@@ -21,6 +21,8 @@ export const SOCKET_LIMITS = {
   tenantsPerSocket: 50,
   /** packets queued for one client before it counts as too slow and is disconnected */
   maxBufferedPackets: 1_000,
+  /** open sockets per token on one gateway (tabs, devices, walls sharing a kiosk token) */
+  socketsPerToken: 50,
 };
 
 /** True when this socket may send one more control message now. */

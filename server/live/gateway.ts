@@ -70,6 +70,11 @@ export function attachGateway(httpServer: HttpServer, services: Services, metric
         metrics.live.refusedHandshakes.inc({ reason: 'unauthorized' });
         return next(new Error('unauthorized'));
       }
+      // A leaked or looping client cannot open sockets without bound on one token.
+      if ((io.sockets.adapter.rooms.get(rooms.token(actor.tokenId))?.size ?? 0) >= SOCKET_LIMITS.socketsPerToken) {
+        metrics.live.refusedHandshakes.inc({ reason: 'too_many_connections' });
+        return next(new Error('too_many_connections'));
+      }
       socket.data = { actor, tenants: new Set(), window: { startedAt: Date.now(), count: 0 } };
       next();
     } catch {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { call, login, ROOT, startSystem, type ChangefeedRecorder, type RunningApp, type System } from '../helpers/app.ts';
+import { SOCKET_LIMITS } from '../../server/live/context.ts';
 import { RecordingClient, refusal } from '../helpers/live.ts';
 import type { Seeded, TestEnv } from '../helpers/stack.ts';
 
@@ -228,5 +229,19 @@ describe('live channel', () => {
     await env.services.changefeed.control({ type: 'resync' });
     await client.until(() => client.of('resync').length > 0, 10_000, 'resync');
     expect(client.of('resync')[0]).toEqual({});
+  });
+
+  it('one token opens at most SOCKET_LIMITS.socketsPerToken sockets on a gateway', async () => {
+    const token = await login(app.baseUrl, acme.users.readonly.email);
+    const opened = await Promise.all(Array.from({ length: SOCKET_LIMITS.socketsPerToken }, () => connect(token)));
+    expect(opened.every((c) => c.socket.connected)).toBe(true);
+    expect(await refusal(app.baseUrl, { token })).toBe('too_many_connections');
+    // Another token is not affected, and closing one socket makes room again.
+    const other = await login(app.baseUrl, acme.users.readonly.email);
+    expect(await refusal(app.baseUrl, { token: other })).toBe('connected');
+    const gone = opened[0]!.disconnected();
+    opened[0]!.close();
+    await gone;
+    await expect.poll(() => refusal(app.baseUrl, { token }), { timeout: 5_000 }).toBe('connected');
   });
 });
