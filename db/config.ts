@@ -111,6 +111,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+/**
+ * The environment for child processes we start ourselves (pg_ctl, redis-server), minus the variables that
+ * would steer them elsewhere. Derived here so that this file stays the only reader of process.env.
+ */
+export function childEnvironment(exclude: (name: string) => boolean, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !exclude(name)));
+}
+
 /** For entry points: load the config or print one clear line and exit non-zero. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
   try {

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import type { Config } from './config.ts';
+import { childEnvironment, type Config } from './config.ts';
 
 export const EMBEDDED_DATABASE = 'runboard';
 const USER = 'postgres';
@@ -317,8 +317,7 @@ async function otherConnections(connection: Connection): Promise<number> {
 
 function pgEnv(): NodeJS.ProcessEnv {
   // Messages in English whatever the machine's locale; no PG* variables of the caller leak in.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PG')));
-  return { ...env, LC_ALL: 'C', LC_MESSAGES: 'C' };
+  return { ...childEnvironment((name) => name.startsWith('PG')), LC_ALL: 'C', LC_MESSAGES: 'C' };
 }
 
 function pgCtl(bins: Binaries, runAs: RunAs, args: string[]) {
