@@ -43,10 +43,6 @@ export class Runner {
     private readonly deps: { orm: Orm; config: Config; logger: Logger; isExternal?: (type: string) => boolean },
   ) {}
 
-  get activeRunIds(): string[] {
-    return [...this.#active.keys()];
-  }
-
   /** Aborts every in-flight handler (worker shutdown). */
   abortAll(): void {
     for (const controller of this.#active.values()) controller.abort();

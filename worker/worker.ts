@@ -4,7 +4,7 @@ import { handlers } from './operations/index.ts';
 import { Runner } from './runner.ts';
 import { SCHEDULE_CHECK_MS, startDailyPurges } from './schedule.ts';
 
-export type Worker = { runner: Runner; close(): Promise<void> };
+export type Worker = { close(): Promise<void> };
 
 /** How long in-flight handlers get to finish on shutdown before they are aborted. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -57,7 +57,6 @@ export function startWorker(services: Services): Worker {
   const firstSchedule = setTimeout(schedule, 10_000);
 
   return {
-    runner,
     async close() {
       clearInterval(sweeper);
       clearInterval(redispatcher);
