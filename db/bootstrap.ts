@@ -2,6 +2,7 @@ import { loadConfigOrExit, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createOrm, migrate, type Orm } from './orm.ts';
 import { createServices, type Services } from './services.ts';
+import { withTimeout } from './timeout.ts';
 
 export type Process = { config: Config; logger: Logger; services: Services; orm: Orm };
 
@@ -73,20 +74,4 @@ export function redactUrl(url: string): string {
   } catch {
     return '(invalid URL)';
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timeout')), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

@@ -1,6 +1,7 @@
 import BeeQueue from 'bee-queue';
 import lua from 'bee-queue/lib/lua/index.js';
 import { queuePrefix } from './changefeed/channels.ts';
+import { withTimeout } from './timeout.ts';
 
 export type RunJob = { runId: string; type: string };
 
@@ -63,24 +64,14 @@ export function queueHealthy(queue: BeeQueue<RunJob>): boolean {
 
 /** Enqueues one run's job; rejects (never hangs) when Redis is unreachable. */
 export async function enqueueRun(queue: BeeQueue<RunJob>, job: RunJob): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('enqueue timed out')), ENQUEUE_TIMEOUT_MS);
+  // Retries cover a worker that cannot reach PostgreSQL when it picks the job up (≈ 17 min in all);
+  // a retried job of a run that already started is a no-op in the runner.
+  const save = () => queue.createJob(job).setId(job.runId).retries(10).backoff('exponential', 1_000).save();
+  const saved = save().catch(async (error: Error) => {
+    // Redis came back without our scripts and the reload has not happened yet: load them, try once more.
+    if (!/NOSCRIPT/.test(error.message)) throw error;
+    await reloadScripts(queue);
+    return save();
   });
-  try {
-    // Retries cover a worker that cannot reach PostgreSQL when it picks the job up (≈ 17 min in all);
-    // a retried job of a run that already started is a no-op in the runner.
-    const save = () => queue.createJob(job).setId(job.runId).retries(10).backoff('exponential', 1_000).save();
-    await Promise.race([
-      save().catch(async (error: Error) => {
-        // Redis came back without our scripts and the reload has not happened yet: load them, try once more.
-        if (!/NOSCRIPT/.test(error.message)) throw error;
-        await reloadScripts(queue);
-        return save();
-      }),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  await withTimeout(saved, ENQUEUE_TIMEOUT_MS, 'enqueue');
 }

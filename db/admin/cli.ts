@@ -9,6 +9,7 @@ import { AppError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { createOrm, migrate, type Orm } from '../orm.ts';
 import { createServices, type Services } from '../services.ts';
+import { withTimeout } from '../timeout.ts';
 
 const USAGE = `Usage: npm run admin -- <command> [arguments]
 
@@ -153,17 +154,6 @@ function parse(argv: string[]): { name: string; command: Command; args: string[]
   return { name, command, args, options };
 }
 
-/** Resolves within `ms` or rejects; services keep reconnecting to Redis forever, so bound the first attempt. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 async function main(): Promise<number> {
   let request: ReturnType<typeof parse>;
   try {
@@ -224,7 +214,7 @@ async function main(): Promise<number> {
       }
       const logger = createLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'silent');
       try {
-        services = await within(createServices(config, orm, logger, { isWorker: false }), 5_000);
+        services = await withTimeout(createServices(config, orm, logger, { isWorker: false }), 5_000);
       } catch {
         throw new Failure(`Cannot connect to Redis at ${redactUrl(config.redisUrl)}. Start one (e.g. "redis-server") or set REDIS_URL.`);
       }

@@ -1,22 +1,18 @@
 import { Router } from 'express';
 import { timingSafeEqual } from 'node:crypto';
 import { queueHealthy } from '../../../db/queue.ts';
+import { withTimeout } from '../../../db/timeout.ts';
 import type { Services } from '../../../db/services.ts';
 import type { Metrics } from '../../metrics.ts';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
-function within<T>(promise: Promise<T>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), CHECK_TIMEOUT_MS);
-    }),
-  ])
-    .catch(() => false)
-    .finally(() => clearTimeout(timer));
-}
+/** True when the check settles successfully within the bound. */
+const within = (check: Promise<unknown>): Promise<boolean> =>
+  withTimeout(check, CHECK_TIMEOUT_MS).then(
+    () => true,
+    () => false,
+  );
 
 function sameSecret(a: string, b: string): boolean {
   const left = Buffer.from(a);
