@@ -1,4 +1,13 @@
 import { z } from 'zod';
+import type { ErrorDetail } from './errors.ts';
+
+/** A zod failure as the contract's `details` (at most 20), each path under `root` (e.g. `scope.items`). */
+export function issueDetails(error: z.ZodError, root = ''): ErrorDetail[] {
+  return error.issues.slice(0, 20).map((issue) => ({
+    path: [root, ...issue.path.map(String)].filter(Boolean).join('.'),
+    message: issue.message,
+  }));
+}
 
 /**
  * Text PostgreSQL can store and people can read: no NUL bytes (text and jsonb refuse them) and no lone

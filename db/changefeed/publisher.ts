@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.ts';
 import type { NotificationView } from '../notifications/view.ts';
 import type { RedisClient } from '../redis.ts';
-import type { RunView } from '../runs/view.ts';
+import { summaryOf, type RunView } from '../runs/view.ts';
 import { channels, type Channels } from './channels.ts';
 import type { ControlMessage, RunChange, RunUpdateKind, UserEvent } from './messages.ts';
 
@@ -22,8 +22,7 @@ export class Changefeed {
 
   async runChanged(kind: RunUpdateKind, run: RunView): Promise<void> {
     // The live payload never carries the failures list; clients read it from the detail endpoint.
-    const { failures: _failures, ...summary } = run;
-    const message: RunChange = { tenant: run.tenant, kind, run: summary, committedAt: Date.now() };
+    const message: RunChange = { tenant: run.tenant, kind, run: summaryOf(run), committedAt: Date.now() };
     await this.publish(this.channels.runs, message);
   }
 

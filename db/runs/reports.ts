@@ -3,7 +3,7 @@ import type { Catalog } from '../catalog/catalog.ts';
 import { AppError, invalidTransition, notFound } from '../errors.ts';
 import type { RunEvent, RunLifecycle } from './lifecycle.ts';
 import type { RunQueries } from './queries.ts';
-import type { RunView } from './view.ts';
+import { summaryOf, type RunView } from './view.ts';
 
 /**
  * Events of mirrored runs (CONTRACT §9), reported by the system that does the work. Each accepted event is
@@ -32,7 +32,6 @@ export class RunReports {
     if (result.outcome === 'applied') return result.run;
     const current = await this.runs.get(tenant.id, runId);
     if (!current) throw notFound('The run');
-    const { failures: _failures, ...withoutFailures } = current;
-    return withoutFailures;
+    return summaryOf(current);
   }
 }

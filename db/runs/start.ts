@@ -2,17 +2,19 @@ import type BeeQueue from 'bee-queue';
 import type { Actor } from '../access/actor.ts';
 import { requireTenantAccess } from '../access/policy.ts';
 import type { Catalog } from '../catalog/catalog.ts';
-import { AppError, forbidden, validationFailed, type ErrorDetail } from '../errors.ts';
+import { AppError, forbidden, validationFailed } from '../errors.ts';
 import type { Orm } from '../orm.ts';
 import type { Logger } from '../logger.ts';
 import { enqueueRun, type RunJob } from '../queue.ts';
-import { inspectInput } from '../validation.ts';
+import { inspectInput, issueDetails } from '../validation.ts';
 import type { RunLifecycle } from './lifecycle.ts';
 import { runUrl, type RunView } from './view.ts';
 
 /** `initiator` may be given by integration tokens only: the member on whose behalf the work runs. */
 export type StartRequest = { type: string; scope: unknown; initiator?: { email: string } };
 export type StartAnswer = { run: RunView; reused: boolean; url: string };
+
+const INVALID_SCOPE = 'The scope is not valid for this operation type.';
 
 /** 503 carrying the run that could not be dispatched (CONTRACT §1, dispatch safety). */
 export class DispatchFailedError extends AppError {
@@ -50,21 +52,15 @@ export class RunStarter {
     // An absent scope means "all defaults"; anything else (null included) must satisfy the type's schema.
     const scope = request.scope === undefined ? {} : request.scope;
     const { unsafePaths, tooDeep } = inspectInput(scope);
-    if (tooDeep) throw validationFailed([{ path: 'scope', message: 'is nested too deeply' }], 'The scope is not valid for this operation type.');
+    if (tooDeep) throw validationFailed([{ path: 'scope', message: 'is nested too deeply' }], INVALID_SCOPE);
     if (unsafePaths.length > 0) {
       throw validationFailed(
         unsafePaths.slice(0, 20).map((path) => ({ path: ['scope', path].filter(Boolean).join('.'), message: 'must not contain NUL bytes or malformed Unicode' })),
-        'The scope is not valid for this operation type.',
+        INVALID_SCOPE,
       );
     }
     const parsed = declaration.scope.safeParse(scope);
-    if (!parsed.success) {
-      const details: ErrorDetail[] = parsed.error.issues.slice(0, 20).map((issue) => ({
-        path: ['scope', ...issue.path.map(String)].join('.'),
-        message: issue.message,
-      }));
-      throw validationFailed(details, 'The scope is not valid for this operation type.');
-    }
+    if (!parsed.success) throw validationFailed(issueDetails(parsed.error, 'scope'), INVALID_SCOPE);
     const initiatorId =
       actor.kind === 'user' ? actor.user.id : request.initiator ? await this.memberId(access.tenant.id, request.initiator.email) : null;
     const { run, reused } = await this.lifecycle.start({

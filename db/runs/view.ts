@@ -98,6 +98,12 @@ export function toRunView(row: RunRow, catalog: Catalog): RunView {
   };
 }
 
+/** A run without its failures list (`failureCount` stays): what live pushes and event answers carry. */
+export function summaryOf(run: RunView): Omit<RunView, 'failures'> {
+  const { failures: _failures, ...summary } = run;
+  return summary;
+}
+
 /** Links from the operation type; a type whose link builder throws shows none rather than failing the read. */
 function relatedLinks(row: RunRow, catalog: Catalog): RelatedLink[] {
   const declaration = catalog.get(row.type);

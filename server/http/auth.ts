@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import type { Actor } from '../../db/access/actor.ts';
+import { requireTenantAccess, type Need, type TenantAccess } from '../../db/access/policy.ts';
 import type { AuthService } from '../../db/auth/service.ts';
 import { forbidden, unauthorized } from '../../db/errors.ts';
 
@@ -38,6 +39,16 @@ export function authenticate(auth: AuthService): RequestHandler {
 export function actorOf(req: Request): Actor {
   if (!req.actor) throw unauthorized();
   return req.actor;
+}
+
+/** The `:tenant` path parameter of a tenant route. */
+export function tenantOf(req: Request): string {
+  return String((req.params as { tenant?: string }).tenant);
+}
+
+/** The one access check at the top of every tenant route (see db/access/policy.ts). */
+export function tenantAccess(req: Request, need: Need): TenantAccess {
+  return requireTenantAccess(actorOf(req), tenantOf(req), need);
 }
 
 /** The origin a request came from, or its own origin when the browser did not say. */

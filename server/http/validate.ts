@@ -1,15 +1,12 @@
 import type { z } from 'zod';
 import { notFound, validationFailed } from '../../db/errors.ts';
+import { issueDetails } from '../../db/validation.ts';
 
 /** Parses input with a zod schema; failures become a 400 listing each bad field (never the raw input). */
 export function parse<T>(schema: z.ZodType<T>, input: unknown, root = ''): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const details = result.error.issues.slice(0, 20).map((issue) => ({
-    path: [root, ...issue.path.map(String)].filter(Boolean).join('.'),
-    message: issue.message,
-  }));
-  throw validationFailed(details);
+  throw validationFailed(issueDetails(result.error, root));
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

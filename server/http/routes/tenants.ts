@@ -1,14 +1,14 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
-import { requireTenantAccess, type Need, type TenantAccess } from '../../../db/access/policy.ts';
 import { forbidden, notFound, validationFailed } from '../../../db/errors.ts';
 import { RUN_BUCKETS } from '../../../db/runs/model.ts';
 import { STATS_WINDOWS, type StatsWindow } from '../../../db/runs/queries.ts';
 import { DispatchFailedError } from '../../../db/runs/start.ts';
 import type { Services } from '../../../db/services.ts';
 import type { Metrics } from '../../metrics.ts';
-import { actorOf } from '../auth.ts';
+import { actorOf, tenantAccess, tenantOf } from '../auth.ts';
 import { mirroredRoutes } from './mirrored.ts';
+import { addTenantTokenRoutes } from './tenant-tokens.ts';
 import { isoDate, safeString } from '../../../db/validation.ts';
 import { parse, uuidParam } from '../validate.ts';
 
@@ -40,17 +40,13 @@ const statsQuery = z.strictObject({
   window: z.enum(Object.keys(STATS_WINDOWS) as [StatsWindow, ...StatsWindow[]]).default('24h'),
 });
 
-const tokenBody = z.strictObject({ label: safeString().trim().min(1).max(200) });
-
 /** Everything under /api/tenants/:tenant — each handler starts with the one access check. */
 export function tenantRoutes(services: Services, metrics: Metrics): Router {
   const router = Router({ mergeParams: true });
   const { catalog, runs, starter, auth } = services;
-  const tenantOf = (req: Request) => String((req.params as { tenant?: string }).tenant);
-  const access = (req: Request, need: Need): TenantAccess => requireTenantAccess(actorOf(req), tenantOf(req), need);
 
   router.get('/operation-types', (req, res) => {
-    const { actor, role } = access(req, 'read');
+    const { actor, role } = tenantAccess(req, 'read');
     if (actor.kind !== 'user' || !role) throw forbidden('This needs a tenant member.');
     res.json({
       types: catalog.all().map((d) => ({
@@ -66,7 +62,7 @@ export function tenantRoutes(services: Services, metrics: Metrics): Router {
 
   router.post('/runs', async (req, res) => {
     // Readonly members and kiosks start nothing (CONTRACT §2): refused before any input is read.
-    access(req, 'start');
+    tenantAccess(req, 'start');
     const body = parse(startBody, req.body);
     try {
       const answer = await starter.start(actorOf(req), tenantOf(req), {
@@ -83,7 +79,7 @@ export function tenantRoutes(services: Services, metrics: Metrics): Router {
   });
 
   router.get('/runs', async (req, res) => {
-    const { tenant, actor } = access(req, 'read');
+    const { tenant, actor } = tenantAccess(req, 'read');
     const query = parse(listQuery, req.query, 'query');
     if (query.initiator === 'me' && actor.kind !== 'user') {
       throw validationFailed([{ path: 'query.initiator', message: '"me" needs a signed-in user.' }]);
@@ -106,31 +102,19 @@ export function tenantRoutes(services: Services, metrics: Metrics): Router {
   });
 
   router.get('/runs/:id', async (req, res) => {
-    const { tenant } = access(req, 'read');
+    const { tenant } = tenantAccess(req, 'read');
     const run = await runs.get(tenant.id, uuidParam(req.params.id, 'The run'));
     if (!run) throw notFound('The run');
     res.json({ run });
   });
 
   router.get('/stats', async (req, res) => {
-    const { tenant } = access(req, 'read');
+    const { tenant } = tenantAccess(req, 'read');
     const { window } = parse(statsQuery, req.query, 'query');
     res.json(await runs.stats(tenant.id, window));
   });
 
-  router.post('/kiosk-tokens', async (req, res) => {
-    const { tenant, actor } = access(req, { role: 'manager' });
-    const { label } = parse(tokenBody, req.body);
-    const created = await auth.createTenantToken('kiosk', tenant.id, label, actor.kind === 'user' ? actor.user.id : null);
-    res.status(201).json(created);
-  });
-
-  router.delete('/kiosk-tokens/:id', async (req, res) => {
-    const { tenant } = access(req, { role: 'manager' });
-    await auth.revokeTenantToken('kiosk', tenant.id, uuidParam(req.params.id, 'The token'));
-    res.status(204).end();
-  });
-
+  addTenantTokenRoutes(router, auth, { path: '/kiosk-tokens', kind: 'kiosk', role: 'manager' });
   router.use(mirroredRoutes(services));
 
   return router;

@@ -1,0 +1,35 @@
+import type { Router } from 'express';
+import { z } from 'zod';
+import type { Role } from '../../../db/access/roles.ts';
+import type { TokenKind } from '../../../db/auth/entities.ts';
+import type { AuthService } from '../../../db/auth/service.ts';
+import { safeString } from '../../../db/validation.ts';
+import { tenantAccess } from '../auth.ts';
+import { parse, uuidParam } from '../validate.ts';
+
+const tokenBody = z.strictObject({ label: safeString().trim().min(1).max(200) });
+
+/**
+ * Create (shown once) and revoke a tenant-bound token: kiosk tokens (manager+) and integration tokens
+ * (owner). Registered on the tenant router itself, so the paths are plain `/<path>` and `/<path>/:id`.
+ */
+export function addTenantTokenRoutes(
+  router: Router,
+  auth: AuthService,
+  options: { path: string; kind: Exclude<TokenKind, 'user'>; role: Role },
+): void {
+  const { path, kind, role } = options;
+
+  router.post(path, async (req, res) => {
+    const { tenant, actor } = tenantAccess(req, { role });
+    const { label } = parse(tokenBody, req.body);
+    const created = await auth.createTenantToken(kind, tenant.id, label, actor.kind === 'user' ? actor.user.id : null);
+    res.status(201).json(created);
+  });
+
+  router.delete(`${path}/:id`, async (req, res) => {
+    const { tenant } = tenantAccess(req, { role });
+    await auth.revokeTenantToken(kind, tenant.id, uuidParam(req.params.id, 'The token'));
+    res.status(204).end();
+  });
+}
