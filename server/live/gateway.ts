@@ -7,8 +7,7 @@ import { SESSION_COOKIE } from '../http/auth.ts';
 import type { Metrics } from '../metrics.ts';
 import { SOCKET_LIMITS, type LiveServer, type LiveSocket } from './context.ts';
 import { LIVE_PATH } from './events.ts';
-import { onSubscribe } from './handlers/subscribe.ts';
-import { onUnsubscribe } from './handlers/unsubscribe.ts';
+import { socketHandlers } from './handlers/index.ts';
 import { startRelay, type Relay } from './relay.ts';
 import { rooms } from './rooms.ts';
 
@@ -17,6 +16,8 @@ export type Gateway = { io: LiveServer; ready: Promise<void>; close(): Promise<v
 /** Sockets are re-checked this often: revoked or expired tokens, removed memberships, slow clients. */
 export const REVALIDATE_MS = 2_000;
 const SLOW_CLIENT_CHECK_MS = 250;
+/** Resync requests arriving within this window of the first are answered by one `resync`. */
+export const RESYNC_COALESCE_MS = 300;
 
 /** Browsers send Origin; it must be allowed (own origin by default). Non-browser clients send none. */
 export function originAllowed(req: IncomingMessage, allowedOrigins: string[]): boolean {
@@ -88,15 +89,27 @@ export function attachGateway(httpServer: HttpServer, services: Services, metric
     void socket.join(rooms.token(actor.tokenId));
     if (actor.kind === 'user') void socket.join(rooms.user(actor.user.id));
     metrics.live.sockets.inc({ kind: actor.kind });
-    socket.on('subscribe', onSubscribe(socket, auth));
-    socket.on('unsubscribe', onUnsubscribe(socket));
+    for (const event of Object.keys(socketHandlers) as (keyof typeof socketHandlers)[]) {
+      socket.on(event, socketHandlers[event](socket, auth));
+    }
     socket.on('disconnect', () => {
       metrics.live.sockets.dec({ kind: actor.kind });
     });
   });
 
+  // After a Redis restart every process whose link comes back asks for a resync, within moments of each other.
+  // One `resync` per burst, sent after the burst's first request (so after every request it covers), spares
+  // every client all but one full re-read at the moment the gateway is busiest.
+  let resyncTimer: NodeJS.Timeout | undefined;
+  const resync = () => {
+    resyncTimer ??= setTimeout(() => {
+      resyncTimer = undefined;
+      io.emit('resync', {});
+    }, RESYNC_COALESCE_MS);
+  };
+
   const onControl = (message: ControlMessage) => {
-    if (message.type === 'resync') io.emit('resync', {});
+    if (message.type === 'resync') resync();
     if (message.type === 'token:revoked') io.in(rooms.token(message.tokenId)).disconnectSockets(true);
     if (message.type === 'membership:removed') {
       for (const socket of io.of('/').sockets.values()) {
@@ -161,7 +174,7 @@ export function attachGateway(httpServer: HttpServer, services: Services, metric
     onRestored: () => {
       // Control messages may have been missed too: re-check before telling clients to re-read.
       tick();
-      io.emit('resync', {});
+      resync();
     },
   });
 
@@ -171,6 +184,7 @@ export function attachGateway(httpServer: HttpServer, services: Services, metric
     async close() {
       clearInterval(timer);
       clearInterval(slowTimer);
+      clearTimeout(resyncTimer);
       await relay.then((r) => r.close()).catch(() => subscriber.close().catch(() => undefined));
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => {

@@ -1,13 +1,31 @@
 import { createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../db/config.ts';
+import { createApp } from '../../server/app.ts';
 import { call, login, startApp, type RunningApp } from '../helpers/app.ts';
 import { expectError, startSecondInstance } from '../helpers/instances.ts';
-import { createTestEnv, seedTenant, testPasswordHash, TEST_PASSWORD, type Seeded, type TestEnv } from '../helpers/stack.ts';
+import { refusal } from '../helpers/live.ts';
+import { metricValue } from '../helpers/processes.ts';
+import { issueSession } from '../helpers/sessions.ts';
+import {
+  createTestEnv,
+  deleteRedisKeys,
+  seedTenant,
+  testPasswordHash,
+  TEST_PASSWORD,
+  type Seeded,
+  type TestEnv,
+} from '../helpers/stack.ts';
 
-// CONTRACT §3 authentication, sessions, CSRF defence and the operator endpoints, over real HTTP.
+// Session security (CONTRACT §3, §4, §8): login and its answer, the session cookie's attributes, logout,
+// CSRF defence for cookie sessions, the live channel's Origin allowlist, the failed-login limit across two
+// servers, credentials at rest, and unknown-user vs wrong-password logins, over real HTTP and sockets.
 
 const MAX_FAILURES = 3;
 const EVIL = 'https://evil.example';
+/** Logins of each kind in the timing comparison (each costs one scrypt, ~0.2–1 s on a busy box). */
+const TIMING_SAMPLES = 20;
 
 type LoginBody = {
   token: string;
@@ -16,14 +34,34 @@ type LoginBody = {
 };
 
 const sessionCookie = (headers: Headers): string | undefined => headers.getSetCookie().find((c) => c.startsWith('rb_session='));
+const attributesOf = (cookie: string) => cookie.split(';').slice(1).map((part) => part.trim().toLowerCase());
 
-describe('authentication and sessions', () => {
+/**
+ * The same services behind another app with some settings changed (ALLOWED_ORIGINS, COOKIE_SECURE,
+ * METRICS_TOKEN): what a second deployment configured differently would serve.
+ */
+async function startConfigured(env: TestEnv, overrides: Partial<Config>): Promise<RunningApp> {
+  const app = createApp({ ...env.services, config: { ...env.config, ...overrides } });
+  await app.ready;
+  await new Promise<void>((resolve) => app.httpServer.listen(0, '127.0.0.1', resolve));
+  const { port } = app.httpServer.address() as AddressInfo;
+  return { ...app, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+// Real logins run scrypt (N=2^17): seconds each when the machine is busy, hence the generous timeouts.
+describe('session security', { timeout: 120_000 }, () => {
   let env: TestEnv;
   let app: RunningApp;
   let acme: Seeded;
   let globex: Seeded;
 
-  const post = (path: string, body: unknown) => call<LoginBody>(app.baseUrl, 'POST', path, { body });
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) => call<LoginBody>(app.baseUrl, 'POST', path, { body, headers });
   const cookieOf = (token: string) => ({ cookie: `rb_session=${token}` });
   const runCount = async () => {
     const [row] = await env.services.orm.em.fork().execute<{ n: string }[]>('select count(*) as n from operation_runs');
@@ -34,6 +72,9 @@ describe('authentication and sessions', () => {
     await env.services.tenants.addMember(tenant, email, role);
     return user;
   };
+  const signedIn = (email: string) => issueSession(env, { email });
+  /** Forgets failed logins (the limiter's keys), so a measurement is not cut short by the lock. */
+  const clearLoginFailures = () => deleteRedisKeys(env.config.redisUrl, `${env.config.redisPrefix}:login`);
 
   beforeAll(async () => {
     env = await createTestEnv({ LOGIN_MAX_FAILURES: String(MAX_FAILURES) });
@@ -71,7 +112,7 @@ describe('authentication and sessions', () => {
   });
 
   it('the session cookie alone authenticates, and /api/me answers the user and memberships', async () => {
-    const token = await login(app.baseUrl, 'owner@acme.test');
+    const token = await signedIn('owner@acme.test');
     for (const options of [{ headers: cookieOf(token) }, { token }]) {
       const me = await call(app.baseUrl, 'GET', '/api/me', options);
       expect(me.status).toBe(200);
@@ -140,7 +181,7 @@ describe('authentication and sessions', () => {
   });
 
   it('logout revokes the session at once, for the bearer and the cookie alike, and clears the cookie', async () => {
-    const token = await login(app.baseUrl, 'manager@acme.test');
+    const token = await signedIn('manager@acme.test');
     expect((await call(app.baseUrl, 'GET', '/api/me', { token })).status).toBe(200);
     const out = await call(app.baseUrl, 'POST', '/api/auth/logout', { token });
     expect(out.status).toBe(204);
@@ -153,15 +194,15 @@ describe('authentication and sessions', () => {
   });
 
   it('a cookie session logs out from its own origin', async () => {
-    const token = await login(app.baseUrl, 'manager@acme.test');
+    const token = await signedIn('manager@acme.test');
     const out = await call(app.baseUrl, 'POST', '/api/auth/logout', { headers: { ...cookieOf(token), origin: app.baseUrl } });
     expect(out.status).toBe(204);
     expectError(await call(app.baseUrl, 'GET', '/api/me', { headers: cookieOf(token) }), 401, 'unauthorized', 'cookie after logout');
   });
 
   it('a cookie-authenticated write from a foreign origin is refused and changes nothing', async () => {
-    const operator = await login(app.baseUrl, 'operator@acme.test');
-    const manager = await login(app.baseUrl, 'manager@acme.test');
+    const operator = await signedIn('operator@acme.test');
+    const manager = await signedIn('manager@acme.test');
     const kiosk = await call(app.baseUrl, 'POST', '/api/tenants/acme/kiosk-tokens', { token: manager, body: { label: 'csrf target' } });
     expect(kiosk.status).toBe(201);
     const before = await runCount();
@@ -191,7 +232,7 @@ describe('authentication and sessions', () => {
   });
 
   it('bearer writes carry no ambient authority and are not origin-checked', async () => {
-    const operator = await login(app.baseUrl, 'operator@acme.test');
+    const operator = await signedIn('operator@acme.test');
     const started = await call(app.baseUrl, 'POST', '/api/tenants/acme/runs', {
       token: operator,
       headers: { origin: EVIL },
@@ -203,13 +244,13 @@ describe('authentication and sessions', () => {
   });
 
   it('a bearer logout is not origin-checked either', async () => {
-    const operator = await login(app.baseUrl, 'operator@acme.test');
+    const operator = await signedIn('operator@acme.test');
     const out = await call(app.baseUrl, 'POST', '/api/auth/logout', { token: operator, headers: { origin: EVIL } });
     expect(out.status, `bearer logout with a foreign Origin → ${out.status} ${JSON.stringify(out.body)}`).toBe(204);
     expectError(await call(app.baseUrl, 'GET', '/api/me', { token: operator }), 401, 'unauthorized', 'after bearer logout');
   });
 
-  it('tokens are stored only as their sha-256', async () => {
+  it('tokens are stored only as their sha-256, passwords only as salted scrypt hashes', async () => {
     const session = await login(app.baseUrl, 'owner@acme.test');
     const kiosk = await call(app.baseUrl, 'POST', '/api/tenants/acme/kiosk-tokens', { token: session, body: { label: 'hash check' } });
     expect(kiosk.status).toBe(201);
@@ -222,6 +263,17 @@ describe('authentication and sessions', () => {
       expect(hashes).toContain(createHash('sha256').update(raw).digest('hex'));
     }
     expect(hashes.every((h) => /^[0-9a-f]{64}$/.test(h))).toBe(true);
+
+    const passwords = (await em.execute<{ password_hash: string }[]>('select password_hash from users')).map((r) => r.password_hash);
+    expect(passwords.length).toBeGreaterThan(0);
+    for (const stored of passwords) {
+      expect(stored).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+      expect(stored).not.toContain(TEST_PASSWORD);
+    }
+    // Salted: the same password hashes differently for a new user.
+    const fresh = await env.services.tenants.createUser({ email: 'salt@acme.test', name: 'Salt', password: TEST_PASSWORD });
+    const [row] = await em.execute<{ password_hash: string }[]>('select password_hash from users where id = ?', [fresh.id]);
+    expect(row!.password_hash).not.toBe(await testPasswordHash());
   });
 
   it('/healthz, /readyz and /metrics answer anyone', async () => {
@@ -236,4 +288,109 @@ describe('authentication and sessions', () => {
     expect(metrics.body).toContain('# TYPE runboard_http_request_duration_seconds histogram');
     expect(metrics.body).toMatch(/^runboard_http_request_duration_seconds_count\{.*method="POST".*\} [1-9]/m);
   });
+
+  it('the session cookie is Secure behind an HTTPS proxy and with COOKIE_SECURE=true, never readable by scripts', async () => {
+    // Plain HTTP (local development): HttpOnly and SameSite=Lax, but a Secure cookie would never be sent back.
+    const plain = sessionCookie((await post('/api/auth/login', { email: 'operator@acme.test', password: TEST_PASSWORD })).headers)!;
+    expect(attributesOf(plain)).toEqual(expect.arrayContaining(['httponly', 'samesite=lax', 'path=/']));
+    expect(attributesOf(plain)).not.toContain('secure');
+
+    // Behind a TLS-terminating proxy on the same host ('trust proxy' is loopback): X-Forwarded-Proto decides.
+    const proxied = await post('/api/auth/login', { email: 'operator@acme.test', password: TEST_PASSWORD }, { 'x-forwarded-proto': 'https' });
+    expect(proxied.status).toBe(200);
+    expect(attributesOf(sessionCookie(proxied.headers)!)).toEqual(expect.arrayContaining(['httponly', 'samesite=lax', 'secure']));
+
+    // COOKIE_SECURE=true forces it (a proxy that does not say X-Forwarded-Proto); =false never sets it.
+    for (const [cookieSecure, secure] of [[true, true], [false, false]] as const) {
+      const configured = await startConfigured(env, { cookieSecure });
+      try {
+        const answer = await call(configured.baseUrl, 'POST', '/api/auth/login', {
+          body: { email: 'operator@acme.test', password: TEST_PASSWORD },
+          headers: { 'x-forwarded-proto': 'https' },
+        });
+        expect(answer.status).toBe(200);
+        expect(attributesOf(sessionCookie(answer.headers)!).includes('secure'), `COOKIE_SECURE=${cookieSecure}`).toBe(secure);
+      } finally {
+        await configured.close();
+      }
+    }
+  });
+
+  it('the live channel refuses a foreign Origin, with a token or riding on the session cookie (cross-site WebSocket hijacking)', async () => {
+    const token = await signedIn('readonly@acme.test');
+    const refusedBefore = metricValue((await call(app.baseUrl, 'GET', '/metrics')).body, 'runboard_live_refused_handshakes_total', 'reason="origin"');
+    const attempts: NonNullable<Parameters<typeof refusal>[1]>[] = [
+      { headers: { origin: EVIL, ...cookieOf(token) } },
+      { token, headers: { origin: 'http://127.0.0.1.evil.example' } },
+      { token, headers: { origin: 'null' } },
+    ];
+    for (const attempt of attempts) expect(await refusal(app.baseUrl, attempt), JSON.stringify(attempt.headers)).not.toBe('connected');
+    const refusedAfter = metricValue((await call(app.baseUrl, 'GET', '/metrics')).body, 'runboard_live_refused_handshakes_total', 'reason="origin"');
+    expect(refusedAfter - refusedBefore).toBe(3);
+    // Its own origin, and clients that send no Origin (API clients, the watch CLI), are let in.
+    expect(await refusal(app.baseUrl, { headers: { origin: new URL(app.baseUrl).origin, ...cookieOf(token) } })).toBe('connected');
+    expect(await refusal(app.baseUrl, { token })).toBe('connected');
+  });
+
+  it('ALLOWED_ORIGINS is the whole allowlist for cookie writes and sockets', async () => {
+    const dashboard = 'https://runboard.example';
+    const configured = await startConfigured(env, { allowedOrigins: [dashboard] });
+    try {
+      const token = await signedIn('operator@acme.test');
+      const start = (origin: string) =>
+        call(configured.baseUrl, 'POST', '/api/tenants/acme/runs', {
+          headers: { ...cookieOf(token), origin },
+          body: { type: 'demo.batch', scope: { items: 1, key: `allowlist ${origin}` } },
+        });
+      expect((await start(dashboard)).status).toBe(202);
+      for (const origin of [EVIL, new URL(configured.baseUrl).origin]) expectError(await start(origin), 403, 'forbidden', `cookie write from ${origin}`);
+      expect(await refusal(configured.baseUrl, { headers: { origin: dashboard, ...cookieOf(token) } })).toBe('connected');
+      expect(await refusal(configured.baseUrl, { headers: { origin: EVIL, ...cookieOf(token) } })).not.toBe('connected');
+    } finally {
+      await configured.close();
+    }
+  });
+
+  it('METRICS_TOKEN restricts /metrics to its bearer', async () => {
+    const secret = 'metrics-token-0123456789';
+    const configured = await startConfigured(env, { metricsToken: secret });
+    try {
+      expectError(await call(configured.baseUrl, 'GET', '/metrics'), 401, 'unauthorized', 'no token');
+      expectError(await call(configured.baseUrl, 'GET', '/metrics', { token: `${secret}x` }), 401, 'unauthorized', 'wrong token');
+      const session = await signedIn('owner@acme.test');
+      expectError(await call(configured.baseUrl, 'GET', '/metrics', { token: session }), 401, 'unauthorized', 'a session is not the metrics token');
+      expect((await call(configured.baseUrl, 'GET', '/metrics', { token: secret })).status).toBe(200);
+      // Liveness and readiness stay open for load balancers.
+      expect((await call(configured.baseUrl, 'GET', '/healthz')).status).toBe(200);
+    } finally {
+      await configured.close();
+    }
+  });
+
+  it('an unknown user and a wrong password take the same time (medians within 0.5–2×)', async () => {
+    // The structural proof is the code path: AuthService.login verifies against DUMMY_HASH when the user does
+    // not exist, so both kinds run one scrypt with the same parameters. This measures what a caller sees.
+    const unknown: number[] = [];
+    const wrong: number[] = [];
+    const timed = async (email: string, into: number[]) => {
+      const started = performance.now();
+      const answer = await post('/api/auth/login', { email, password: 'not the password' });
+      into.push(performance.now() - started);
+      expectError(answer, 401, 'unauthorized', email);
+    };
+    for (let i = 0; i < TIMING_SAMPLES; i++) {
+      await clearLoginFailures();
+      // Interleaved, order alternating, so drift in the machine's load hits both kinds alike.
+      const pair: [string, number[]][] = [[`nobody-${i}@acme.test`, unknown], ['readonly@globex.test', wrong]];
+      for (const [email, into] of i % 2 ? pair.reverse() : pair) await timed(email, into);
+    }
+    await clearLoginFailures();
+    const ratio = median(unknown) / median(wrong);
+    console.log(
+      `[session] login timing over ${TIMING_SAMPLES} each: unknown user median ${median(unknown).toFixed(1)} ms, ` +
+        `wrong password median ${median(wrong).toFixed(1)} ms, ratio ${ratio.toFixed(2)}`,
+    );
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(2);
+  }, 400_000);
 });
