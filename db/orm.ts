@@ -2,6 +2,7 @@ import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { entities } from './entities.ts';
 import { migrations } from './migrations/index.ts';
+import { releaseDroppedConnections } from './pool-guard.ts';
 
 export type Orm = MikroORM;
 
@@ -19,6 +20,7 @@ export function ormOptions({ databaseUrl, poolMax = 10, debug = false }: OrmOpti
     extensions: [Migrator],
     debug,
     pool: { min: 0, max: poolMax },
+    driverOptions: { onPoolCreated: releaseDroppedConnections },
     // Dates travel as ISO strings on the wire; keep them as UTC instants in the database.
     timezone: '+00:00',
     migrations: {

@@ -24,7 +24,10 @@ export function createRunsQueue(redisUrl: string, prefix: string, options: { isW
     storeJobs: false,
     removeOnSuccess: true,
     removeOnFailure: true,
-    activateDelayedJobs: false,
+    // A job that failed (say, PostgreSQL dropped the worker's connection as it marked the run started) is
+    // retried after a backoff, as a delayed job: without a worker raising delayed jobs it would never run again
+    // and its run would stay queued (re-dispatch cannot help: the job still exists).
+    activateDelayedJobs: options.isWorker,
     stallInterval: STALL_INTERVAL_MS,
   });
   // bee-queue loads its Lua scripts once, at connect; a restarted Redis has none, and every EVALSHA then

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../db/logger.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Config } from '../db/config.ts';
@@ -5,6 +6,7 @@ import type { CompleteInput, ProgressDelta, RunLifecycle } from '../db/runs/life
 import { MAX_STORED_FAILURES } from '../db/runs/model.ts';
 import type { RunView } from '../db/runs/view.ts';
 import { sanitizeError } from '../db/sanitize/sanitizer.ts';
+import { isDatabaseUnavailable } from '../db/errors.ts';
 
 export type FailureInput = { code: string; message?: string; item?: string };
 
@@ -28,6 +30,8 @@ export type OperationHandler<Scope = Record<string, unknown>> = (ctx: RunContext
 
 /** Progress is persisted at most this often per run (the terminal write is always immediate). */
 export const PROGRESS_FLUSH_MS = 250;
+/** Back-off between attempts of a terminal write while the database is unreachable (≈ 8 s in all). */
+const COMPLETE_RETRIES = [250, 500, 1_000, 2_000, 4_000];
 
 /**
  * Wraps every handler: marks the run started, accumulates item results in memory and persists them
@@ -61,9 +65,17 @@ export class Runner {
     let aborted: FailureInput | null = null;
     let flushing: Promise<void> = Promise.resolve();
     const flush = () => {
-      flushing = flushing.then(async () => {
+      // A failed write does not stop later ones; if the database was unreachable, its counts are kept for the
+      // next write (or the completion) instead of being lost.
+      flushing = flushing.catch(() => undefined).then(async () => {
         const delta = pending.take();
-        if (delta) await this.lifecycle.progress(runId, delta);
+        if (!delta) return;
+        try {
+          await this.lifecycle.progress(runId, delta);
+        } catch (error) {
+          if (isDatabaseUnavailable(error)) pending.restore(delta);
+          throw error;
+        }
       });
       return flushing;
     };
@@ -101,11 +113,28 @@ export class Runner {
         : sanitizeError(error));
     } finally {
       clearInterval(timer);
-      clearInterval(heartbeat);
       this.#active.delete(runId);
     }
-    await flushing.catch(() => undefined);
-    await this.lifecycle.complete(runId, { ...pending.take(), ...completion }, ['running']);
+    try {
+      await flushing.catch(() => undefined);
+      const final = { ...pending.take(), ...completion };
+      // The outcome of work that was done must not be lost to a dropped connection (the run would end
+      // worker_lost): the terminal write is retried while the database is unreachable. Retrying is safe: once
+      // it has applied, the run is no longer running and a repeat changes nothing.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.lifecycle.complete(runId, final, ['running']);
+          return;
+        } catch (error) {
+          if (!isDatabaseUnavailable(error) || attempt >= COMPLETE_RETRIES.length) throw error;
+          this.deps.logger.warn({ runId, err: (error as Error).message }, 'completion write failed; retrying');
+          await sleep(COMPLETE_RETRIES[attempt]);
+        }
+      }
+    } finally {
+      // Heartbeats continue until the run is completed, so the sweeper does not take it for lost meanwhile.
+      clearInterval(heartbeat);
+    }
   }
 }
 
@@ -141,7 +170,22 @@ class PendingProgress {
     this.#dirty = true;
   }
 
-  take(): ProgressDelta | null {
+  /** Puts back a delta whose write failed, ahead of what was reported since (counts add up; a newer total wins). */
+  restore(delta: ReturnType<typeof PendingProgress.empty>): void {
+    const newer = this.#delta;
+    this.#delta = {
+      total: newer.total ?? delta.total,
+      succeeded: delta.succeeded + newer.succeeded,
+      failed: delta.failed + newer.failed,
+      skipped: delta.skipped + newer.skipped,
+      failures: [...delta.failures, ...newer.failures].slice(0, MAX_STORED_FAILURES),
+      failureCount: delta.failureCount + newer.failureCount,
+    };
+    if (this.#delta.total === undefined) delete this.#delta.total;
+    this.#dirty = true;
+  }
+
+  take(): ReturnType<typeof PendingProgress.empty> | null {
     if (!this.#dirty) return null;
     const delta = this.#delta;
     this.#delta = PendingProgress.empty();

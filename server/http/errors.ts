@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError } from '../../db/errors.ts';
+import { AppError, isDatabaseUnavailable, serviceUnavailable } from '../../db/errors.ts';
 import { InvalidCursorError } from '../../db/pagination.ts';
 import { DispatchFailedError } from '../../db/runs/start.ts';
 import type { Logger } from '../../db/logger.ts';
@@ -38,6 +38,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(400).json({
         error: { code: 'validation_failed', message: 'The request could not be read.', details: [{ path: '', message: 'Malformed request.' }] },
       });
+      return;
+    }
+    // The database went away mid-request (restart, failover, a dropped connection): the request did not fail,
+    // the service is briefly unavailable — a 503 the client may retry, not an internal error.
+    if (isDatabaseUnavailable(error)) {
+      logger.warn({ err: (error as Error).message, route: req.route?.path, method: req.method }, 'database unavailable');
+      const unavailable = serviceUnavailable();
+      res.status(503).set('Retry-After', '1').json({ error: { code: unavailable.code, message: unavailable.message } });
       return;
     }
     logger.error({ err: (error as Error)?.message, route: req.route?.path, method: req.method }, 'unhandled error');
