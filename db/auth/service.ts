@@ -20,6 +20,8 @@ type TokenRow = {
   tenant_name: string | null;
   email: string | null;
   name: string | null;
+  /** User tokens only: every membership of the user (json_agg). */
+  memberships: { id: string; slug: string; name: string; role: Role }[] | null;
 };
 
 /** Sessions, kiosk and integration tokens: issue, resolve to an actor, revoke. */
@@ -100,10 +102,18 @@ export class AuthService {
     return result;
   }
 
+  /**
+   * One query per request: the token (unrevoked, unexpired) with its user and, for a user token, every
+   * membership as JSON. Nothing is cached, so a revoked or expired token is refused on its very next use.
+   */
   private async resolve(where: string, value: string): Promise<Actor | null> {
-    const em = this.orm.em.fork();
-    const [row] = await em.execute<TokenRow[]>(
-      `select a.id, a.kind, a.user_id, a.tenant_id, t.slug as tenant_slug, t.name as tenant_name, u.email, u.name
+    // A connection-level query: no entity is loaded, so no EntityManager fork (and its identity map) is needed.
+    const [row] = await this.orm.em.getConnection().execute<TokenRow[]>(
+      `select a.id, a.kind, a.user_id, a.tenant_id, t.slug as tenant_slug, t.name as tenant_name, u.email, u.name,
+              case when a.kind = 'user' then coalesce(
+                (select json_agg(json_build_object('id', mt.id, 'slug', mt.slug, 'name', mt.name, 'role', m.role))
+                 from memberships m join tenants mt on mt.id = m.tenant_id where m.user_id = a.user_id), '[]'::json)
+              end as memberships
        from auth_tokens a left join tenants t on t.id = a.tenant_id left join users u on u.id = a.user_id
        where ${where} and a.revoked_at is null and (a.expires_at is null or a.expires_at > now())`,
       [value],
@@ -111,15 +121,11 @@ export class AuthService {
     if (!row) return null;
     if (row.kind === 'user') {
       if (!row.user_id || row.email === null || row.name === null) return null;
-      const memberships = await em.execute<{ id: string; slug: string; name: string; role: Role }[]>(
-        `select t.id, t.slug, t.name, m.role from memberships m join tenants t on t.id = m.tenant_id where m.user_id = ?`,
-        [row.user_id],
-      );
       return {
         kind: 'user',
         tokenId: row.id,
         user: { id: row.user_id, email: row.email, name: row.name },
-        memberships: memberships.map((m) => ({ tenant: { id: m.id, slug: m.slug, name: m.name }, role: m.role })),
+        memberships: (row.memberships ?? []).map((m) => ({ tenant: { id: m.id, slug: m.slug, name: m.name }, role: m.role })),
       };
     }
     if (!row.tenant_id || row.tenant_slug === null || row.tenant_name === null) return null;

@@ -48,7 +48,9 @@ export const OperationRun = defineEntity({
     },
   ],
   indexes: [
-    { name: 'operation_runs_tenant_created', expression: 'create index "operation_runs_tenant_created" on "operation_runs" ("tenant_id", "created_at" desc, "id" desc)' },
+    // Carries type/status/outcome so window stats are an index-only scan.
+    { name: 'operation_runs_tenant_created', expression: 'create index "operation_runs_tenant_created" on "operation_runs" ("tenant_id", "created_at" desc, "id" desc) include ("type", "status", "outcome")' },
+    { name: 'operation_runs_tenant_initiator_created', expression: 'create index "operation_runs_tenant_initiator_created" on "operation_runs" ("tenant_id", "initiator_id", "created_at" desc, "id" desc) where "initiator_id" is not null' },
     { name: 'operation_runs_tenant_type_created', expression: 'create index "operation_runs_tenant_type_created" on "operation_runs" ("tenant_id", "type", "created_at" desc, "id" desc)' },
     { name: 'operation_runs_running_heartbeat', expression: `create index "operation_runs_running_heartbeat" on "operation_runs" ("heartbeat_at") where status = 'running'` },
     { name: 'operation_runs_created', properties: ['createdAt'] },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { AnyOperationDeclaration } from '../catalog/types.ts';
@@ -7,7 +8,7 @@ import type { RunUpdateKind } from '../changefeed/messages.ts';
 import { AppError } from '../errors.ts';
 import { completedText, queuedText, type NotificationText } from '../notifications/messages.ts';
 import type { NotificationService } from '../notifications/service.ts';
-import type { NotificationView } from '../notifications/view.ts';
+import { toNotificationView, type NotificationView } from '../notifications/view.ts';
 import type { Orm } from '../orm.ts';
 import { sanitizeFailure } from '../sanitize/sanitizer.ts';
 import { identityHash } from './identity.ts';
@@ -39,6 +40,9 @@ export type CompleteInput = ProgressDelta & {
   /** The run could not proceed at all: outcome `failed` whatever the counts. */
   aborted?: boolean;
 };
+
+/** What the start statement adds to the run's columns when it also wrote the `queued` notification. */
+type QueuedNotificationColumns = { notification_id: string | null; notification_created_at: Date | string | null; unread_count: string | number };
 
 type LockedRow = {
   id: string;
@@ -101,39 +105,67 @@ export class RunLifecycle {
     private readonly changefeed: Changefeed,
   ) {}
 
+  /**
+   * Creates the run, or returns the active run of the same identity (`reused`). A new run and its `queued`
+   * notification are one statement (atomic on its own: no transaction round trips), which also returns the
+   * initiator's unread count for the live push; then the committed row is published.
+   */
   async start(input: StartInput): Promise<StartResult> {
     const { tenant, declaration, scope, initiatorId } = input;
     const hash = identityHash(tenant.id, declaration.type, identityOf(declaration, scope));
+    const text = queuedText(declaration.label);
+    // The column limits NotificationService.create applies too.
+    const title = text.title.slice(0, 200);
+    const body = text.body.slice(0, 500);
+    // Connection-level queries: no entity is loaded, so no EntityManager fork is needed.
+    const db = this.orm.em.getConnection();
     for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
-      const outcome = await this.orm.em.fork().transactional(async (tx) => {
-        const [inserted] = await tx.execute<RunRow[]>(
-          `with r as (
-             insert into operation_runs (tenant_id, type, status, outcome, identity_hash, scope, initiator_id, created_at, updated_at)
-             values (?, ?, 'queued', 'pending', ?, ?::jsonb, ?, clock_timestamp(), clock_timestamp())
-             on conflict (tenant_id, identity_hash) where status in ('queued', 'running') do nothing
-             returning *)
-           select ${runColumns('r', { withFailures: true })} from r ${runJoins('r')}`,
-          [tenant.id, declaration.type, hash, JSON.stringify(scope), initiatorId],
-        );
-        if (inserted) {
-          const notification = inserted.initiator_id
-            ? await this.notifications.create(tx, inserted, queuedText(declaration.label), runUrl(tenant.slug, inserted.id))
-            : null;
-          return { row: inserted, reused: false, notification };
-        }
-        // The conflicting insert has committed (ON CONFLICT waits for it), so the active run is visible now —
-        // unless it completed in between, in which case we try the insert again.
-        const [active] = await tx.execute<RunRow[]>(
-          `select ${runColumns('r', { withFailures: true })} from operation_runs r ${runJoins('r')}
-           where r.tenant_id = ? and r.identity_hash = ? and r.status in ('queued', 'running')`,
-          [tenant.id, hash],
-        );
-        return active ? { row: active, reused: true, notification: null } : null;
-      });
-      if (!outcome) continue;
-      const run = toRunView(outcome.row, this.catalog);
-      if (!outcome.reused) await this.publish('queued', run, outcome.notification, outcome.row.initiator_id);
-      return { run, reused: outcome.reused };
+      // The id is chosen here so the notification's link can be written in the same statement.
+      const runId = randomUUID();
+      const url = runUrl(tenant.slug, runId);
+      const [inserted] = await db.execute<(RunRow & QueuedNotificationColumns)[]>(
+        `with r as (
+           insert into operation_runs (id, tenant_id, type, status, outcome, identity_hash, scope, initiator_id, created_at, updated_at)
+           values (?, ?, ?, 'queued', 'pending', ?, ?::jsonb, ?, clock_timestamp(), clock_timestamp())
+           on conflict (tenant_id, identity_hash) where status in ('queued', 'running') do nothing
+           returning *),
+         n as (
+           insert into notifications (user_id, tenant_id, run_id, level, title, body, url, created_at)
+           select r.initiator_id, r.tenant_id, r.id, ?, ?, ?, ?, clock_timestamp() from r where r.initiator_id is not null
+           returning id, created_at)
+         select ${runColumns('r', { withFailures: true })}, n.id as notification_id, n.created_at as notification_created_at,
+                -- this statement cannot see its own notification yet: + 1
+                (select count(*) from notifications c where c.user_id = r.initiator_id and c.read_at is null) + 1 as unread_count
+         from r ${runJoins('r')} left join n on true`,
+        [runId, tenant.id, declaration.type, hash, JSON.stringify(scope), initiatorId,
+          text.level, title, body, url],
+      );
+      if (inserted) {
+        const run = toRunView(inserted, this.catalog);
+        const notification: NotificationView | null = inserted.notification_id
+          ? toNotificationView({
+              id: inserted.notification_id,
+              tenant_slug: inserted.tenant_slug,
+              run_id: inserted.id,
+              level: text.level,
+              title,
+              body,
+              url,
+              created_at: inserted.notification_created_at!,
+              read_at: null,
+            })
+          : null;
+        await this.publish('queued', run, notification, inserted.initiator_id, Number(inserted.unread_count));
+        return { run, reused: false };
+      }
+      // The conflicting insert has committed (ON CONFLICT waits for it), so the active run is visible to this
+      // new statement — unless it completed in between, in which case we try the insert again.
+      const [active] = await db.execute<RunRow[]>(
+        `select ${runColumns('r', { withFailures: true })} from operation_runs r ${runJoins('r')}
+         where r.tenant_id = ? and r.identity_hash = ? and r.status in ('queued', 'running')`,
+        [tenant.id, hash],
+      );
+      if (active) return { run: toRunView(active, this.catalog), reused: true };
     }
     throw new Error('could not start or reuse the run: identity kept changing');
   }
@@ -291,12 +323,24 @@ export class RunLifecycle {
     return row;
   }
 
-  private async publish(kind: RunUpdateKind, run: RunView, notification: NotificationView | null, userId: string | null): Promise<void> {
-    await this.changefeed.runChanged(kind, run);
+  /**
+   * The run change goes out at once; the initiator's notification follows with its unread count (counted
+   * here unless the caller already knows it). One connection keeps their order.
+   */
+  private async publish(
+    kind: RunUpdateKind,
+    run: RunView,
+    notification: NotificationView | null,
+    userId: string | null,
+    unreadCount?: number,
+  ): Promise<void> {
+    // Never rejects (Changefeed logs and drops failed publishes), so it may be awaited last.
+    const runPublished = this.changefeed.runChanged(kind, run);
     if (notification && userId) {
-      const unreadCount = await this.notifications.unreadCount(userId);
-      await this.changefeed.notificationCreated(userId, notification, unreadCount);
+      const unread = unreadCount ?? (await this.notifications.unreadCount(userId));
+      await this.changefeed.notificationCreated(userId, notification, unread);
     }
+    await runPublished;
   }
 }
 
