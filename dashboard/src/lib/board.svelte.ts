@@ -20,6 +20,8 @@ export const PAGE_SIZE = 50;
 const MAX_REREAD = 500;
 /** Counter corrections from /stats after changes the board could not count itself. */
 const STATS_DEBOUNCE_MS = 2_000;
+/** Pushed updates wait at most this long for an animation frame (none come while the page is hidden). */
+const FLUSH_LATEST_MS = 100;
 
 const zeroCounts = (): BucketCounts => Object.fromEntries(BUCKETS.map((b) => [b, 0])) as BucketCounts;
 
@@ -63,6 +65,10 @@ export class Board {
   #statsSeq = 0;
   #statsTimer: ReturnType<typeof setTimeout> | undefined;
   #release: (() => void)[] = [];
+  /** Pushed runs not applied yet, in arrival order (see #onRunUpdate). */
+  #pending: BoardRun[] = [];
+  #flushFrame: number | undefined;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(tenant: string, live: LiveChannel, filter: BoardFilter, options: BoardOptions = {}) {
     this.tenant = tenant;
@@ -84,6 +90,8 @@ export class Board {
   dispose(): void {
     for (const release of this.#release) release();
     this.#release = [];
+    this.#cancelFlush();
+    this.#pending = [];
     clearTimeout(this.#statsTimer);
     this.#readSeq++;
     this.#statsSeq++;
@@ -98,6 +106,8 @@ export class Board {
 
   /** Re-read rows and counters from the API (first load, filters, reconnect, resync). */
   async reload(): Promise<void> {
+    // What arrived before the read started counts as arrived before the mark, exactly as if applied at once.
+    this.#flush();
     const seq = ++this.#readSeq;
     const mark = this.#store.mark();
     const filter = this.filter;
@@ -149,16 +159,43 @@ export class Board {
     }
   }
 
+  /**
+   * Pushes are applied once per animation frame rather than one by one: a busy tenant sends hundreds a second,
+   * more than a screen shows, and each apply re-renders the rows. Order and merge rules are unchanged (the
+   * batch is applied in arrival order); only the moment moves, to just before the next paint.
+   */
   #onRunUpdate({ tenant, run }: RunUpdatePayload): void {
     if (tenant !== this.tenant) return;
-    const previous = this.#store.latest(run.id);
-    if (previous && previous.version >= run.version) return;
+    this.#pending.push(run);
+    if (this.#flushTimer !== undefined) return;
+    this.#flushTimer = setTimeout(() => this.#flush(), FLUSH_LATEST_MS);
+    if (typeof requestAnimationFrame === 'function') this.#flushFrame = requestAnimationFrame(() => this.#flush());
+  }
+
+  #cancelFlush(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#flushFrame !== undefined) cancelAnimationFrame(this.#flushFrame);
+    this.#flushFrame = undefined;
+  }
+
+  #flush(): void {
+    this.#cancelFlush();
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
     const now = Date.now();
-    if (this.#store.apply(run, now)) {
+    let changed = false;
+    for (const run of batch) {
+      const previous = this.#store.latest(run.id);
+      if (previous && previous.version >= run.version) continue;
+      if (this.#store.apply(run, now)) changed = true;
+      this.#count(previous, run, now);
+    }
+    if (changed) {
       this.#publish();
       this.updatedAt = now;
     }
-    this.#count(previous, run, now);
   }
 
   /** Moves the counters with the run when its previous state is known; else asks /stats again, soon. */

@@ -1,4 +1,17 @@
 import type { Suite } from '../lib/report.ts';
+import { dashboard } from './dashboard.ts';
+import { list } from './list.ts';
+import { live } from './live.ts';
+import { memory } from './memory.ts';
+import { polling } from './polling.ts';
+import { startSuite } from './start.ts';
 
 /** Every benchmark suite, in the order they run and appear in docs/benchmarks.md. */
-export const SUITES: Suite[] = [];
+export const SUITES: Suite[] = [
+  live,
+  polling,
+  memory,
+  startSuite,
+  list,
+  dashboard,
+];
