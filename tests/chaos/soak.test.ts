@@ -12,7 +12,7 @@ import { sized } from '../helpers/scale.ts';
 import { createTestEnv, seedTenant, type Seeded, type TestEnv } from '../helpers/stack.ts';
 import { Watchers, type WatcherTarget } from '../helpers/watchers.ts';
 
-const RUNS = sized(2_000, 10_000);
+const RUNS = sized(10_000, 50_000);
 /** Runs before the first memory sample: the processes have warmed up (JIT, pools, buffers) by then. */
 const WARMUP_RUNS = 500;
 const CLIENTS = 200;

@@ -25,6 +25,7 @@ import {
 } from '../helpers/fuzz.ts';
 import { RecordingClient } from '../helpers/live.ts';
 import { TEST_PASSWORD } from '../helpers/stack.ts';
+import { LONG } from '../helpers/scale.ts';
 
 // Property-based fuzzing (issue 7) of every HTTP body, query and path parameter and every socket payload:
 // generated inputs never get a 5xx, a wrong error shape or a stack trace; each input's status is what a
@@ -33,8 +34,8 @@ import { TEST_PASSWORD } from '../helpers/stack.ts';
 
 const BASE_SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const MIN_TOTAL_INPUTS = 1_000;
-/** FUZZ_SCALE=5 multiplies every property's runs (a longer hunt than the default CI budget allows). */
-const SCALE = Math.max(1, Number(process.env.FUZZ_SCALE ?? 1));
+/** FUZZ_SCALE=5 multiplies every property's runs (a longer hunt than the default CI budget allows); 4 under `npm run test:long`. */
+const SCALE = Math.max(1, Number(process.env.FUZZ_SCALE ?? (LONG ? 4 : 1)));
 const TENANT = 'acme';
 const T = `/api/tenants/${TENANT}`;
 

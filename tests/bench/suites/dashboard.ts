@@ -26,7 +26,7 @@ const loadFor = (options: BenchOptions): Load =>
     ? { rows: 50, running: 5, windowMs: 1_500, warmupMs: 300, profileMs: 0 }
     : options.long
       ? { rows: 500, running: 50, windowMs: 30_000, warmupMs: 3_000, profileMs: 5_000 }
-      : { rows: 500, running: 50, windowMs: 12_000, warmupMs: 2_000, profileMs: 4_000 };
+      : { rows: 500, running: 50, windowMs: 8_000, warmupMs: 2_000, profileMs: 3_000 };
 
 export const dashboard: Suite = {
   id: 'dashboard',
