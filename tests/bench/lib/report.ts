@@ -99,6 +99,20 @@ export function renderMarkdown(machine: MachineInfo, results: SuiteResult[], com
     ...(machine.redis ? [`| Redis | ${machine.redis} |`] : []),
     '',
   ];
+  const targeted = results.flatMap((result) => result.figures.filter((figure) => figure.target).map((figure) => ({ result, figure })));
+  if (targeted.length > 0) {
+    lines.push('## Targets at a glance', '', 'Where a target is missed, the suite\'s notes give the measured reason.', '');
+    lines.push('| suite | figure | value | target | | baseline |', '|---|---|---|---|---|---|');
+    for (const { result, figure } of targeted) {
+      const met = meets(figure);
+      lines.push(
+        `| ${[result.id, figure.name, `${figure.value} ${figure.unit}`, targetText(figure.target), met ? 'met' : '**missed**', figure.baseline ? `${figure.baseline.value} ${figure.unit} (${figure.baseline.name})` : '—']
+          .map(cell)
+          .join(' | ')} |`,
+      );
+    }
+    lines.push('');
+  }
   for (const result of results) {
     lines.push(`## ${result.title}`, '');
     lines.push('| figure | value | baseline | ratio | target | | detail |', '|---|---|---|---|---|---|---|');
