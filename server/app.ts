@@ -98,6 +98,10 @@ export function createApp(services: Services): App {
   httpServer.on('clientError', answerClientError);
   httpServer.headersTimeout = 20_000;
   httpServer.requestTimeout = 30_000;
+  // Idle keep-alive connections outlive those of the client in front (proxies keep theirs 60 s to 2 min):
+  // when the server closes first, a request the client sends on that connection at that moment fails with
+  // "other side closed" (seen in CI; the classic 502 behind load balancers).
+  httpServer.keepAliveTimeout = 130_000;
 
   const gateway = attachGateway(httpServer, services, metrics);
 
