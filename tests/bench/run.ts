@@ -6,8 +6,9 @@
  *   --long         bigger loads (10k sockets, longer windows)
  *   --only=a,b     only these suites (ids: see suites/index.ts)
  *   --out=DIR      where to write the report (default docs/, and a temporary directory with --quick)
+ *   --merge        keep the other suites' results of the report already in --out (re-measure one suite)
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     long: { type: 'boolean', default: false },
     only: { type: 'string' },
     out: { type: 'string' },
+    merge: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick;
@@ -56,6 +58,7 @@ for (const suite of SUITES.filter((s) => !only || only.includes(s.id))) {
   try {
     const result = await suite.run({ quick, long: values.long, log: (line) => log(`${suite.id}: ${line}`) });
     result.seconds = Math.round((performance.now() - started) / 100) / 10;
+    result.measuredAt = new Date().toISOString();
     results.push(result);
     for (const figure of result.figures) {
       const met = meets(figure);
@@ -71,6 +74,13 @@ for (const suite of SUITES.filter((s) => !only || only.includes(s.id))) {
   }
 }
 
+if (values.merge && existsSync(join(outDir, 'benchmarks.json'))) {
+  // Suites not run now keep their earlier figures; each result says when it was measured.
+  const earlier = (JSON.parse(readFileSync(join(outDir, 'benchmarks.json'), 'utf8')) as { results: SuiteResult[] }).results;
+  const fresh = new Map(results.map((r) => [r.id, r]));
+  const merged = SUITES.map((suite) => fresh.get(suite.id) ?? earlier.find((r) => r.id === suite.id)).filter((r): r is SuiteResult => r !== undefined);
+  results.splice(0, results.length, ...merged);
+}
 const machine = machineInfo(await serviceVersions());
 const command = `npm run bench${quick ? ' -- --quick' : values.long ? ' -- --long' : ''}`;
 mkdirSync(outDir, { recursive: true });

@@ -11,7 +11,7 @@ describe('dashboard in a real browser', () => {
   let base: string;
 
   beforeAll(async () => {
-    system = await startSystem({ tenants: ['acme', 'globex'] });
+    system = await startSystem({ tenants: ['acme', 'globex', 'initech'] });
     base = system.app.baseUrl;
     browser = await launchBrowser();
   });
@@ -154,6 +154,42 @@ describe('dashboard in a real browser', () => {
       await page.goto(`${base}/t/globex/operations`);
       await page.getByRole('heading', { name: 'Operations' }).waitFor();
       expect(await page.content()).not.toContain(started.body.run.id);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a long board renders only the rows near the viewport, and scrolling brings every row', async () => {
+    // 300 finished runs, one a minute (seeded in SQL: the worker stays free for the other tests).
+    const tenantId = system.tenants.initech!.tenant.id;
+    const ids = await system.env.services.orm.em.getConnection().execute<{ id: string }[]>(
+      `insert into operation_runs (tenant_id, type, status, outcome, identity_hash, scope, total, processed, succeeded,
+                                   created_at, started_at, completed_at, updated_at, version)
+       select ?, 'demo.batch', 'completed', 'succeeded', md5(i::text), '{}'::jsonb, 1, 1, 1,
+              now() - make_interval(mins => i), now() - make_interval(mins => i), now() - make_interval(mins => i),
+              now() - make_interval(mins => i), 3
+       from generate_series(1, 300) as i order by i returning id`,
+      [tenantId],
+    );
+    const { context, page } = await newPage(browser, { viewport: { width: 1280, height: 800 } });
+    try {
+      await signIn(page, base, email('initech', 'readonly'), TEST_PASSWORD, '/t/initech/operations');
+      await page.getByText('50 runs shown').waitFor();
+      for (const shown of [100, 150, 200, 250, 300]) {
+        await page.getByRole('button', { name: 'Load more' }).click();
+        await page.getByText(`${shown} runs shown`).waitFor();
+      }
+      const rendered = () => page.locator('tbody tr[data-run-id]').count();
+      expect(await rendered()).toBeLessThan(120);
+      // "Load more" left the page scrolled down to it; the newest row renders once back at the top.
+      await page.evaluate('window.scrollTo(0, 0)');
+      await row(page, ids[0]!.id).waitFor();
+      expect(await row(page, ids[299]!.id).count()).toBe(0);
+      // The page keeps the height of all 300 rows, so the scrollbar is honest; the oldest row renders at the bottom.
+      await page.evaluate('window.scrollTo(0, document.body.scrollHeight)');
+      await row(page, ids[299]!.id).waitFor();
+      expect(await rendered()).toBeLessThan(120);
+      expect(await row(page, ids[0]!.id).count()).toBe(0);
     } finally {
       await context.close();
     }

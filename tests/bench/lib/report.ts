@@ -26,6 +26,8 @@ export type SuiteResult = {
   /** Terminal transitions that never arrived (must be 0). */
   lost?: number;
   seconds?: number;
+  /** When the suite finished (a report merged with `--merge` holds suites of several runs). */
+  measuredAt?: string;
 };
 
 export type BenchOptions = { quick: boolean; long: boolean; log: (line: string) => void };
@@ -115,6 +117,7 @@ export function renderMarkdown(machine: MachineInfo, results: SuiteResult[], com
   }
   for (const result of results) {
     lines.push(`## ${result.title}`, '');
+    if (result.measuredAt) lines.push(`Measured ${result.measuredAt.slice(0, 16).replace('T', ' ')} UTC in ${result.seconds ?? '?'} s.`, '');
     lines.push('| figure | value | baseline | ratio | target | | detail |', '|---|---|---|---|---|---|---|');
     lines.push(...result.figures.map(figureRow), '');
     if (result.lost !== undefined) lines.push(`Lost terminal transitions: **${result.lost}**.`, '');
