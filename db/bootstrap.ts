@@ -3,6 +3,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createOrm, migrate, type Orm } from './orm.ts';
 import { createServices, type Services } from './services.ts';
 import { withTimeout } from './timeout.ts';
+import { ping } from './database.ts';
 
 export type Process = { config: Config; logger: Logger; services: Services; orm: Orm };
 
@@ -25,7 +26,7 @@ export async function bootstrap(role: 'server' | 'worker', options: { migrate: b
   let orm: Orm;
   try {
     orm = await createOrm({ databaseUrl: config.databaseUrl, poolMax: role === 'worker' ? config.workerConcurrency * 2 + 4 : 20 });
-    await orm.em.fork().execute('select 1');
+    await ping(orm);
   } catch (error) {
     fatal(`Cannot connect to PostgreSQL at ${redactUrl(config.databaseUrl)} (${reason(error)}). Is it running and reachable?`);
   }

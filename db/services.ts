@@ -1,18 +1,24 @@
 import type BeeQueue from 'bee-queue';
 import { AuthService } from './auth/service.ts';
+import { TokenStore } from './auth/store.ts';
 import { Catalog } from './catalog/catalog.ts';
 import { Changefeed } from './changefeed/publisher.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { NotificationService } from './notifications/service.ts';
+import { NotificationStore } from './notifications/store.ts';
 import type { Orm } from './orm.ts';
 import { createRunsQueue, type RunJob } from './queue.ts';
 import { createRedis, type RedisClient } from './redis.ts';
+import { RunEventStore } from './runs/event-store.ts';
 import { RunLifecycle } from './runs/lifecycle.ts';
+import { MirroredRuns } from './runs/mirrored.ts';
 import { RunQueries } from './runs/queries.ts';
-import { RunReports } from './runs/reports.ts';
+import { RunRetention } from './runs/retention.ts';
 import { RunStarter } from './runs/start.ts';
+import { RunStore } from './runs/store.ts';
 import { TenantService } from './tenants/service.ts';
+import { TenantStore } from './tenants/store.ts';
 
 /** Everything the server and the workers share: one set per process, built from the config. */
 export type Services = {
@@ -28,8 +34,9 @@ export type Services = {
   notifications: NotificationService;
   lifecycle: RunLifecycle;
   runs: RunQueries;
-  reports: RunReports;
+  mirrored: MirroredRuns;
   starter: RunStarter;
+  retention: RunRetention;
   close(): Promise<void>;
 };
 
@@ -44,9 +51,14 @@ export async function createServices(config: Config, orm: Orm, logger: Logger, o
   // Changes published while this process had no Redis link were dropped (pub/sub is at-most-once): once the
   // link is back, ask every gateway to have its clients re-read.
   redis.on('ready', () => void changefeed.control({ type: 'resync' }));
-  const notifications = new NotificationService(orm, changefeed);
-  const lifecycle = new RunLifecycle(orm, catalog, notifications, changefeed);
-  const runs = new RunQueries(orm, catalog);
+  // Each table's store, composed by the services below; nothing outside db/ gets a store.
+  const notificationStore = new NotificationStore(orm);
+  const runStore = new RunStore(orm, notificationStore);
+  const tenantStore = new TenantStore(orm);
+  const notifications = new NotificationService(notificationStore, changefeed);
+  const tenants = new TenantService(tenantStore, changefeed);
+  const lifecycle = new RunLifecycle(orm, runStore, new RunEventStore(orm), catalog, notifications, changefeed);
+  const runs = new RunQueries(runStore, catalog);
   return {
     config,
     logger,
@@ -55,13 +67,14 @@ export async function createServices(config: Config, orm: Orm, logger: Logger, o
     queue,
     catalog,
     changefeed,
-    auth: new AuthService(orm, changefeed, { sessionHours: config.sessionTtlHours, kioskDays: config.kioskTtlDays }),
-    tenants: new TenantService(orm, changefeed),
+    auth: new AuthService(new TokenStore(orm), tenantStore, changefeed, { sessionHours: config.sessionTtlHours, kioskDays: config.kioskTtlDays }),
+    tenants,
     notifications,
     lifecycle,
     runs,
-    reports: new RunReports(lifecycle, runs, catalog),
-    starter: new RunStarter(orm, catalog, lifecycle, queue, logger),
+    mirrored: new MirroredRuns(lifecycle, runs, catalog),
+    starter: new RunStarter(tenants, catalog, lifecycle, queue, logger),
+    retention: new RunRetention(runStore),
     async close() {
       await queue.close(5_000).catch(() => undefined);
       await redis.close().catch(() => undefined);

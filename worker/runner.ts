@@ -1,7 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../db/logger.ts';
-import type { Orm } from '../db/orm.ts';
-import type { Config } from '../db/config.ts';
 import type { CompleteInput, ProgressDelta, RunLifecycle } from '../db/runs/lifecycle.ts';
 import { MAX_STORED_FAILURES } from '../db/runs/model.ts';
 import type { RunView } from '../db/runs/view.ts';
@@ -16,8 +14,6 @@ export type RunContext<Scope = Record<string, unknown>> = {
   scope: Scope;
   /** Aborted when the worker is shutting down; long handlers should stop early. */
   signal: AbortSignal;
-  orm: Orm;
-  config: Config;
   setTotal(total: number): void;
   succeeded(count?: number): void;
   failed(failure: FailureInput): void;
@@ -44,7 +40,7 @@ export class Runner {
   constructor(
     private readonly lifecycle: RunLifecycle,
     private readonly handlers: ReadonlyMap<string, OperationHandler>,
-    private readonly deps: { orm: Orm; config: Config; logger: Logger; isExternal?: (type: string) => boolean },
+    private readonly deps: { stallTimeoutMs: number; logger: Logger; isMirrored?: (type: string) => boolean },
   ) {}
 
   /** Aborts every in-flight handler (worker shutdown). */
@@ -53,8 +49,8 @@ export class Runner {
   }
 
   async process(runId: string, type?: string): Promise<void> {
-    // An external run is reported by the system that does the work; a job for one is never ours to start.
-    if (type !== undefined && this.deps.isExternal?.(type)) return;
+    // A mirrored run is reported by the system that does the work; a job for one is never ours to start.
+    if (type !== undefined && this.deps.isMirrored?.(type)) return;
     const run = await this.lifecycle.markStarted(runId);
     // Not queued any more: a redelivered job of a run that is running elsewhere or already ended.
     if (!run) return;
@@ -84,7 +80,7 @@ export class Runner {
     }, PROGRESS_FLUSH_MS);
     const heartbeat = setInterval(() => {
       void this.lifecycle.heartbeat([runId]).catch(() => undefined);
-    }, Math.max(500, Math.min(this.deps.config.stallTimeoutMs / 4, 5_000)));
+    }, Math.max(500, Math.min(this.deps.stallTimeoutMs / 4, 5_000)));
     const completion: CompleteInput = {};
     try {
       if (!handler) throw Object.assign(new Error(`No handler for operation type ${run.type}.`), { code: 'unknown_operation' });
@@ -92,8 +88,6 @@ export class Runner {
         run,
         scope: run.scope,
         signal: controller.signal,
-        orm: this.deps.orm,
-        config: this.deps.config,
         setTotal: (total) => pending.setTotal(total),
         succeeded: (count = 1) => pending.add('succeeded', count),
         skipped: (count = 1) => pending.add('skipped', count),

@@ -1,6 +1,6 @@
 import type { Services } from '../db/services.ts';
 import { enqueueRun, STALL_INTERVAL_MS } from '../db/queue.ts';
-import { handlers } from './operations/index.ts';
+import { handlersFor } from './operations/index.ts';
 import { Runner } from './runner.ts';
 import { SCHEDULE_CHECK_MS, startDailyPurges } from './schedule.ts';
 
@@ -15,14 +15,13 @@ const SHUTDOWN_GRACE_MS = 5_000;
  */
 export function startWorker(services: Services): Worker {
   const { config, logger, lifecycle, queue } = services;
-  const runner = new Runner(lifecycle, handlers, {
-    orm: services.orm,
-    config,
+  const runner = new Runner(lifecycle, handlersFor(services), {
+    stallTimeoutMs: config.stallTimeoutMs,
     logger,
-    isExternal: (type) => services.catalog.get(type)?.external === true,
+    isMirrored: (type) => services.catalog.get(type)?.mirrored === true,
   });
-  // The types this worker runs: every catalog type that is not external (those run elsewhere).
-  const workerTypes = services.catalog.all().filter((d) => !d.external).map((d) => d.type);
+  // The types this worker runs: every catalog type that is not mirrored (those run elsewhere).
+  const workerTypes = services.catalog.all().filter((d) => !d.mirrored).map((d) => d.type);
 
   queue.process(config.workerConcurrency, async (job) => {
     await runner.process(job.data.runId, job.data.type);

@@ -12,3 +12,11 @@ export type Actor =
     }
   | { kind: 'kiosk'; tokenId: string; tenant: TenantRef }
   | { kind: 'integration'; tokenId: string; tenant: TenantRef };
+
+/** Runboard itself (the scheduler), acting in one tenant. Never resolved from a token. */
+export type SystemActor = { kind: 'system'; name: string; tenant: TenantRef };
+
+/** Whoever asks a service for something: a token's actor, or Runboard itself. */
+export type Caller = Actor | SystemActor;
+
+export const systemActor = (tenant: TenantRef, name: string): SystemActor => ({ kind: 'system', name, tenant });

@@ -6,6 +6,7 @@ import { redactUrl } from '../bootstrap.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded.ts';
 import { AppError } from '../errors.ts';
+import { ping } from '../database.ts';
 import { createLogger } from '../logger.ts';
 import { createOrm, migrate, type Orm } from '../orm.ts';
 import { createServices, type Services } from '../services.ts';
@@ -202,7 +203,7 @@ async function main(): Promise<number> {
     try {
       orm = await createOrm({ databaseUrl, poolMax: 4 });
       // MikroORM 7 connects lazily: a first query proves the database answers.
-      await orm.em.fork().execute('select 1');
+      await ping(orm);
     } catch {
       throw new Failure(`Cannot connect to PostgreSQL at ${where}. Is it running and reachable?`);
     }

@@ -1,7 +1,13 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Role } from '../access/roles.ts';
 
 export type RelatedLink = { label: string; url: string };
+
+/** A JSON Schema document (2020-12), as zod derives it from a scope validator. */
+export type JsonSchema = Record<string, unknown>;
+
+/** Something a person should know before starting a type: what cannot be undone, who carries the work out. */
+export type StartNote = { tone: 'info' | 'warning'; text: string };
 
 /**
  * One operation type, as the server sees it: what it is called, who may start it, what input it takes and
@@ -12,13 +18,17 @@ export type OperationDeclaration<Scope extends Record<string, unknown> = Record<
   label: string;
   description: string;
   minRole: Role;
-  /** Strict zod object: unknown keys are rejected. */
+  /**
+   * Strict zod object: unknown keys are rejected. Its fields' `.meta({ title, description })` label the
+   * dashboard's start form, which is built from the JSON Schema derived from it (`scopeSchemaOf`).
+   */
   scope: z.ZodType<Scope>;
   /** Scope keys that form the identity; 'all' means the whole (parsed) scope. */
   identity: readonly (keyof Scope & string)[] | 'all';
   related: (scope: Scope, tenant: string) => RelatedLink[];
-  /** Driven by another system through the events API: nothing is enqueued at start. */
-  external?: boolean;
+  /** Carried out by another system, which reports the run's life through the events API: nothing is enqueued. */
+  mirrored?: boolean;
+  startNote?: StartNote;
 };
 
 // Declarations are stored type-erased in the catalog; each one's own functions only ever see its parsed scope.
@@ -33,4 +43,16 @@ export function declareOperation<Scope extends Record<string, unknown>>(
 export function identityOf(declaration: AnyOperationDeclaration, scope: Record<string, unknown>): Record<string, unknown> {
   if (declaration.identity === 'all') return scope;
   return Object.fromEntries(declaration.identity.map((key) => [key, scope[key]]));
+}
+
+const schemas = new WeakMap<AnyOperationDeclaration, JsonSchema>();
+
+/** The scope's JSON Schema, as an API client would send it (input side: defaults are optional). */
+export function scopeSchemaOf(declaration: AnyOperationDeclaration): JsonSchema {
+  let schema = schemas.get(declaration);
+  if (!schema) {
+    schema = z.toJSONSchema(declaration.scope, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+    schemas.set(declaration, schema);
+  }
+  return schema;
 }

@@ -1,8 +1,9 @@
 import type { NotificationView } from '../notifications/view.ts';
 import type { RunView } from '../runs/view.ts';
 
-export const RUN_UPDATE_KINDS = ['queued', 'started', 'progress', 'completed'] as const;
-export type RunUpdateKind = (typeof RUN_UPDATE_KINDS)[number];
+import type { RunUpdateKind } from '../runs/model.ts';
+
+export type { RunUpdateKind };
 
 /** On `<prefix>:runs`: a committed run change; `run` never carries the failures list (see failureCount). */
 export type RunChange = { tenant: string; kind: RunUpdateKind; run: RunView; committedAt: number };

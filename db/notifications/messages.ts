@@ -1,9 +1,10 @@
 import type { RunOutcome } from '../runs/model.ts';
 import type { NotificationLevel } from './entity.ts';
+import type { NotificationText } from './store.ts';
 
 type Counts = { total: number; processed: number; succeeded: number; failed: number; skipped: number };
 
-export type NotificationText = { level: NotificationLevel; title: string; body: string };
+export type { NotificationText };
 
 export function queuedText(label: string): NotificationText {
   return { level: 'info', title: `${label} queued`, body: 'Your run is queued. You will be notified when it completes.' };
@@ -21,5 +22,5 @@ export function completedText(label: string, outcome: Exclude<RunOutcome, 'pendi
   if (counts.skipped > 0) parts.push(`${counts.skipped} skipped`);
   let body = `${parts.join(', ')} of ${counts.total} item${counts.total === 1 ? '' : 's'}.`;
   if (firstFailure) body += ` ${firstFailure}`;
-  return { level, title: `${label} ${verb}`, body: body.slice(0, 500) };
+  return { level, title: `${label} ${verb}`, body };
 }

@@ -1,4 +1,5 @@
 import type { NotificationLevel } from './entity.ts';
+import type { NotificationRow } from './store.ts';
 
 export type NotificationView = {
   id: string;
@@ -10,18 +11,6 @@ export type NotificationView = {
   url: string;
   createdAt: string;
   readAt: string | null;
-};
-
-export type NotificationRow = {
-  id: string;
-  tenant_slug: string;
-  run_id: string;
-  level: NotificationLevel;
-  title: string;
-  body: string;
-  url: string;
-  created_at: Date | string;
-  read_at: Date | string | null;
 };
 
 const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();

@@ -3,8 +3,8 @@ import { Tenant, User } from '../tenants/entities.ts';
 import { RUN_OUTCOMES, RUN_STATUSES, type RunFailure } from './model.ts';
 
 /**
- * The canonical operation run. Hot paths (insert-or-reuse, guarded transitions) are single SQL statements
- * in lifecycle.ts; this definition owns the schema and the indexes they rely on.
+ * The canonical operation run. Its SQL lives in store.ts (insert-or-reuse and guarded transitions are single
+ * statements there); this definition owns the schema and the indexes they rely on.
  */
 export const OperationRun = defineEntity({
   name: 'OperationRun',
@@ -25,7 +25,6 @@ export const OperationRun = defineEntity({
     failures: p.json<RunFailure[]>().defaultRaw(`'[]'::jsonb`),
     failureCount: p.integer().default(0),
     initiator: () => p.manyToOne(User).nullable().deleteRule('set null').index(),
-    attempts: p.integer().default(0),
     createdAt: p.datetime().defaultRaw('now()'),
     startedAt: p.datetime().nullable(),
     completedAt: p.datetime().nullable(),

@@ -1,19 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { AnyOperationDeclaration } from '../catalog/types.ts';
 import { identityOf } from '../catalog/types.ts';
 import type { Changefeed } from '../changefeed/publisher.ts';
-import type { RunUpdateKind } from '../changefeed/messages.ts';
+import type { Tx } from '../database.ts';
 import { AppError } from '../errors.ts';
-import { completedText, queuedText, type NotificationText } from '../notifications/messages.ts';
+import { completedText } from '../notifications/messages.ts';
 import type { NotificationService } from '../notifications/service.ts';
-import { toNotificationView, type NotificationView } from '../notifications/view.ts';
+import type { NotificationView } from '../notifications/view.ts';
 import type { Orm } from '../orm.ts';
 import { sanitizeFailure } from '../sanitize/sanitizer.ts';
+import type { RunEventStore } from './event-store.ts';
 import { identityHash } from './identity.ts';
-import { MAX_RUN_COUNT, MAX_STORED_FAILURES, outcomeOf, type RunFailure, type RunStatus } from './model.ts';
-import { runColumns, runJoins, runUrl, toRunView, type RunRow, type RunView } from './view.ts';
+import { canApply, MAX_RUN_COUNT, MAX_STORED_FAILURES, outcomeOf, type RunStatus, type RunUpdateKind } from './model.ts';
+import type { LockedRun, RunPatch, RunRow, RunStore } from './store.ts';
+import { runUrl, toRunView, type RunView } from './view.ts';
 
 export type StartInput = {
   tenant: { id: string; slug: string };
@@ -25,7 +26,7 @@ export type StartInput = {
 
 export type StartResult = { run: RunView; reused: boolean };
 
-/** Increments reported by a worker or an external system; failures are sanitized here, before any write. */
+/** Increments reported by a worker or a mirroring system; failures are sanitized here, before any write. */
 export type ProgressDelta = {
   total?: number;
   succeeded?: number;
@@ -41,36 +42,6 @@ export type CompleteInput = ProgressDelta & {
   aborted?: boolean;
 };
 
-/** What the start statement adds to the run's columns when it also wrote the `queued` notification. */
-type QueuedNotificationColumns = { notification_id: string | null; notification_created_at: Date | string | null; unread_count: string | number };
-
-type LockedRow = {
-  id: string;
-  status: RunStatus;
-  type: string;
-  tenant_id: string;
-  initiator_id: string | null;
-  total: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  failure_count: number;
-  stored_failures: number;
-  first_failure: RunFailure | null;
-};
-
-type Patch = {
-  status?: RunStatus;
-  outcome?: string;
-  startedAt?: boolean;
-  completedAt?: boolean;
-  heartbeat?: boolean;
-  attempt?: boolean;
-  counts?: { total: number; succeeded: number; failed: number; skipped: number };
-  appendFailures?: RunFailure[];
-  failureCount?: number;
-};
-
 /** What a transition did: applied (one persisted change), or why nothing changed. */
 export type TransitionResult =
   | { outcome: 'applied'; run: RunView }
@@ -79,16 +50,15 @@ export type TransitionResult =
   | { outcome: 'duplicate' };
 
 type TransitionSpec = {
-  from: RunStatus[];
-  kind: RunUpdateKind;
-  compute: (row: LockedRow) => Patch;
-  /** Extra SQL condition on the locked row (a literal; never user input). */
-  condition?: string;
-  /** An external event's id: applied at most once per run. */
+  kind: Exclude<RunUpdateKind, 'queued'>;
+  /** Narrows the statuses the change may apply to, beyond the rule (`canApply`), e.g. only a running run. */
+  onlyFrom?: RunStatus[];
+  compute: (row: LockedRun) => RunPatch;
+  /** Only a run whose heartbeat is older than this (re-checked under the row lock). */
+  stalledForMs?: number;
+  /** A mirrored run's event id: applied at most once per run. */
   eventId?: string;
 };
-
-const ACTIVE: RunStatus[] = ['queued', 'running'];
 const viewOf = (result: TransitionResult): RunView | null => (result.outcome === 'applied' ? result.run : null);
 const START_ATTEMPTS = 5;
 
@@ -100,6 +70,8 @@ const START_ATTEMPTS = 5;
 export class RunLifecycle {
   constructor(
     private readonly orm: Orm,
+    private readonly store: RunStore,
+    private readonly events: RunEventStore,
     private readonly catalog: Catalog,
     private readonly notifications: NotificationService,
     private readonly changefeed: Changefeed,
@@ -113,58 +85,23 @@ export class RunLifecycle {
   async start(input: StartInput): Promise<StartResult> {
     const { tenant, declaration, scope, initiatorId } = input;
     const hash = identityHash(tenant.id, declaration.type, identityOf(declaration, scope));
-    const text = queuedText(declaration.label);
-    // The column limits NotificationService.create applies too.
-    const title = text.title.slice(0, 200);
-    const body = text.body.slice(0, 500);
-    // Connection-level queries: no entity is loaded, so no EntityManager fork is needed.
-    const db = this.orm.em.getConnection();
     for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
       // The id is chosen here so the notification's link can be written in the same statement.
       const runId = randomUUID();
-      const url = runUrl(tenant.slug, runId);
-      const [inserted] = await db.execute<(RunRow & QueuedNotificationColumns)[]>(
-        `with r as (
-           insert into operation_runs (id, tenant_id, type, status, outcome, identity_hash, scope, initiator_id, created_at, updated_at)
-           values (?, ?, ?, 'queued', 'pending', ?, ?::jsonb, ?, clock_timestamp(), clock_timestamp())
-           on conflict (tenant_id, identity_hash) where status in ('queued', 'running') do nothing
-           returning *),
-         n as (
-           insert into notifications (user_id, tenant_id, run_id, level, title, body, url, created_at)
-           select r.initiator_id, r.tenant_id, r.id, ?, ?, ?, ?, clock_timestamp() from r where r.initiator_id is not null
-           returning id, created_at)
-         select ${runColumns('r', { withFailures: true })}, n.id as notification_id, n.created_at as notification_created_at,
-                -- this statement cannot see its own notification yet: + 1
-                (select count(*) from notifications c where c.user_id = r.initiator_id and c.read_at is null) + 1 as unread_count
-         from r ${runJoins('r')} left join n on true`,
-        [runId, tenant.id, declaration.type, hash, JSON.stringify(scope), initiatorId,
-          text.level, title, body, url],
+      const notification = this.notifications.queued(declaration.label, runUrl(tenant.slug, runId));
+      const inserted = await this.store.insertQueued(
+        { id: runId, tenantId: tenant.id, type: declaration.type, identityHash: hash, scope, initiatorId },
+        notification,
       );
       if (inserted) {
         const run = toRunView(inserted, this.catalog);
-        const notification: NotificationView | null = inserted.notification_id
-          ? toNotificationView({
-              id: inserted.notification_id,
-              tenant_slug: inserted.tenant_slug,
-              run_id: inserted.id,
-              level: text.level,
-              title,
-              body,
-              url,
-              created_at: inserted.notification_created_at!,
-              read_at: null,
-            })
-          : null;
-        await this.publish('queued', run, notification, inserted.initiator_id, Number(inserted.unread_count));
+        const view = inserted.notification ? this.notifications.queuedView(inserted.notification, inserted, notification) : null;
+        await this.publish('queued', run, view, inserted.initiator_id, inserted.unread_count);
         return { run, reused: false };
       }
       // The conflicting insert has committed (ON CONFLICT waits for it), so the active run is visible to this
       // new statement — unless it completed in between, in which case we try the insert again.
-      const [active] = await db.execute<RunRow[]>(
-        `select ${runColumns('r', { withFailures: true })} from operation_runs r ${runJoins('r')}
-         where r.tenant_id = ? and r.identity_hash = ? and r.status in ('queued', 'running')`,
-        [tenant.id, hash],
-      );
+      const active = await this.store.findActive(tenant.id, hash);
       if (active) return { run: toRunView(active, this.catalog), reused: true };
     }
     throw new Error('could not start or reuse the run: identity kept changing');
@@ -181,12 +118,12 @@ export class RunLifecycle {
   }
 
   /** running (or queued) → completed, with the outcome rule applied to the final counts. */
-  async complete(runId: string, input: CompleteInput, from: RunStatus[] = ACTIVE): Promise<RunView | null> {
-    return viewOf(await this.transition(runId, { ...completed(input), from }));
+  async complete(runId: string, input: CompleteInput, onlyFrom?: RunStatus[]): Promise<RunView | null> {
+    return viewOf(await this.transition(runId, { ...completed(input), ...(onlyFrom ? { onlyFrom } : {}) }));
   }
 
   /**
-   * One event reported by the system that runs an external operation (CONTRACT §9): exactly one persisted
+   * One event reported by the system that runs a mirrored operation (docs/api.md §9): exactly one persisted
    * change, or — for a transition that would not move forward — none. An `eventId` seen before is a no-op.
    */
   async applyEvent(runId: string, event: RunEvent, eventId?: string): Promise<TransitionResult> {
@@ -195,34 +132,25 @@ export class RunLifecycle {
   }
 
   /** A run that can no longer proceed (dispatch failed, worker lost): failed, keeping what had succeeded. */
-  async fail(runId: string, failure: { code: string; message: string }, from: RunStatus[] = ACTIVE): Promise<RunView | null> {
-    return this.complete(runId, { aborted: true, failures: [failure] }, from);
+  async fail(runId: string, failure: { code: string; message: string }, onlyFrom?: RunStatus[]): Promise<RunView | null> {
+    return this.complete(runId, { aborted: true, failures: [failure] }, onlyFrom);
   }
 
   /** Keeps a running run from being swept as lost; not a visible change, so no version bump. */
   async heartbeat(runIds: string[]): Promise<void> {
     if (runIds.length === 0) return;
-    await this.orm.em.fork().execute(
-      `update operation_runs set heartbeat_at = clock_timestamp() where id = any(?::uuid[]) and status = 'running'`,
-      [`{${runIds.join(',')}}`],
-    );
+    await this.store.touchHeartbeats(runIds);
   }
 
   /** Running runs whose heartbeat is older than `stallMs` (their worker died): ended `failed/worker_lost`. */
   async sweepStalled(stallMs: number, limit = 100): Promise<RunView[]> {
-    const stalled = await this.orm.em.fork().execute<{ id: string }[]>(
-      `select id from operation_runs
-       where status = 'running' and heartbeat_at < clock_timestamp() - make_interval(secs => ?)
-       order by heartbeat_at limit ?`,
-      [stallMs / 1000, limit],
-    );
     const ended: RunView[] = [];
-    for (const { id } of stalled) {
+    for (const id of await this.store.stalled(stallMs, limit)) {
       const result = await this.transition(id, {
-        ...completed({ aborted: true, failures: [{ code: 'worker_lost', message: 'The worker (or external system) running this operation stopped reporting.' }] }),
-        from: ['running'],
+        ...completed({ aborted: true, failures: [{ code: 'worker_lost', message: 'The worker (or mirroring system) running this operation stopped reporting.' }] }),
+        onlyFrom: ['running'],
         // Re-checked under the row lock: a heartbeat may have arrived since the select.
-        condition: `and heartbeat_at < clock_timestamp() - make_interval(secs => ${Number(stallMs) / 1000})`,
+        stalledForMs: stallMs,
       });
       if (result.outcome === 'applied') ended.push(result.run);
     }
@@ -231,50 +159,33 @@ export class RunLifecycle {
 
   /**
    * Runs of the given (worker-driven) types queued for longer than `ageMs`, oldest first: candidates for
-   * re-dispatch when a job was lost. External runs are never among them: nothing of ours runs those.
+   * re-dispatch when a job was lost. Mirrored runs are never among them: nothing of ours runs those.
    */
   async queuedLongerThan(ageMs: number, types: string[], limit = 200): Promise<{ id: string; type: string }[]> {
     if (types.length === 0) return [];
-    return this.orm.em.fork().execute<{ id: string; type: string }[]>(
-      `select id, type from operation_runs
-       where status = 'queued' and type = any(?::text[]) and created_at < clock_timestamp() - make_interval(secs => ?)
-       order by created_at limit ?`,
-      [`{${types.map((t) => `"${t}"`).join(',')}}`, ageMs / 1000, limit],
-    );
+    return this.store.queuedLongerThan(ageMs, types, limit);
   }
 
   private async transition(runId: string, spec: TransitionSpec): Promise<TransitionResult> {
-    const result = await this.orm.em.fork().transactional(async (tx): Promise<
+    const result = await this.orm.em.fork().transactional(async (tx: Tx): Promise<
       { outcome: 'applied'; row: RunRow; notification: NotificationView | null } | Exclude<TransitionResult, { outcome: 'applied' }>
     > => {
-      const [locked] = await tx.execute<LockedRow[]>(
-        `select id, status, type, tenant_id, initiator_id, total, succeeded, failed, skipped, failure_count,
-                jsonb_array_length(failures) as stored_failures, failures -> 0 as first_failure
-         from operation_runs where id = ? ${spec.condition ?? ''} for update`,
-        [runId],
-      );
+      const locked = await this.store.lock(tx, runId, spec.stalledForMs !== undefined ? { stalledForMs: spec.stalledForMs } : {});
       if (!locked) return { outcome: 'missing' };
       // A retried event is recognised before anything else, so a retry of an accepted `completed` is a 200.
-      if (spec.eventId !== undefined) {
-        const seen = await tx.execute<{ id: string }[]>(
-          `select run_id as id from run_events where run_id = ? and event_id = ?`,
-          [runId, spec.eventId],
-        );
-        if (seen.length > 0) return { outcome: 'duplicate' };
+      if (spec.eventId !== undefined && (await this.events.seen(tx, runId, spec.eventId))) return { outcome: 'duplicate' };
+      if (!canApply(spec.kind, locked.status) || (spec.onlyFrom && !spec.onlyFrom.includes(locked.status))) {
+        return { outcome: 'refused', status: locked.status };
       }
-      if (!spec.from.includes(locked.status)) return { outcome: 'refused', status: locked.status };
-      if (spec.eventId !== undefined) {
-        await tx.execute(`insert into run_events (run_id, event_id) values (?, ?)`, [runId, spec.eventId]);
-      }
+      if (spec.eventId !== undefined) await this.events.record(tx, runId, spec.eventId);
       const patch = spec.compute(locked);
-      const row = await this.update(tx, runId, patch);
+      const row = await this.store.update(tx, runId, patch);
       let notification: NotificationView | null = null;
-      if (patch.status === 'completed' && row.initiator_id) {
-        const declaration = this.catalog.get(row.type);
+      if (patch.status === 'completed' && row.initiator_id && row.outcome !== 'pending') {
         const first = locked.first_failure ?? patch.appendFailures?.[0];
-        const text: NotificationText = completedText(
-          declaration?.label ?? row.type,
-          row.outcome as Exclude<typeof row.outcome, 'pending'>,
+        const text = completedText(
+          this.catalog.get(row.type)?.label ?? row.type,
+          row.outcome,
           row,
           first ? `First failure: ${first.code}.` : undefined,
         );
@@ -286,41 +197,6 @@ export class RunLifecycle {
     const run = toRunView(result.row, this.catalog);
     await this.publish(spec.kind, run, result.notification, result.row.initiator_id);
     return { outcome: 'applied', run };
-  }
-
-  private async update(tx: EntityManager, runId: string, patch: Patch): Promise<RunRow> {
-    const sets: string[] = ['version = version + 1', 'updated_at = clock_timestamp()'];
-    const params: unknown[] = [];
-    const set = (column: string, value: unknown) => {
-      sets.push(`${column} = ?`);
-      params.push(value);
-    };
-    if (patch.status) set('status', patch.status);
-    if (patch.outcome) set('outcome', patch.outcome);
-    if (patch.startedAt) sets.push('started_at = clock_timestamp()');
-    if (patch.completedAt) sets.push('completed_at = clock_timestamp()');
-    if (patch.heartbeat) sets.push('heartbeat_at = clock_timestamp()');
-    if (patch.attempt) sets.push('attempts = attempts + 1');
-    if (patch.counts) {
-      const { total, succeeded, failed, skipped } = patch.counts;
-      set('total', total);
-      set('succeeded', succeeded);
-      set('failed', failed);
-      set('skipped', skipped);
-      set('processed', succeeded + failed + skipped);
-    }
-    if (patch.appendFailures && patch.appendFailures.length > 0) {
-      sets.push('failures = failures || ?::jsonb');
-      params.push(JSON.stringify(patch.appendFailures));
-    }
-    if (patch.failureCount !== undefined) set('failure_count', patch.failureCount);
-    const [row] = await tx.execute<RunRow[]>(
-      `with r as (update operation_runs set ${sets.join(', ')} where id = ? returning *)
-       select ${runColumns('r', { withFailures: false })} from r ${runJoins('r')}`,
-      [...params, runId],
-    );
-    if (!row) throw new Error(`run ${runId} vanished inside its own transaction`);
-    return row;
   }
 
   /**
@@ -336,33 +212,28 @@ export class RunLifecycle {
   ): Promise<void> {
     // Never rejects (Changefeed logs and drops failed publishes), so it may be awaited last.
     const runPublished = this.changefeed.runChanged(kind, run);
-    if (notification && userId) {
-      const unread = unreadCount ?? (await this.notifications.unreadCount(userId));
-      await this.changefeed.notificationCreated(userId, notification, unread);
-    }
+    if (notification && userId) await this.notifications.published(userId, notification, unreadCount);
     await runPublished;
   }
 }
 
-/** An event of an external run (CONTRACT §9), as validated by the events route. */
+/** An event of a mirrored run (docs/api.md §9), as validated by the events route. */
 export type RunEvent =
   | { kind: 'started' }
   | ({ kind: 'progress' } & ProgressDelta)
   | { kind: 'completed'; abort?: boolean };
 
 const STARTED: TransitionSpec = {
-  from: ['queued'],
   kind: 'started',
-  compute: () => ({ status: 'running', startedAt: true, heartbeat: true, attempt: true }),
+  compute: () => ({ status: 'running', startedAt: true, heartbeat: true }),
 };
 
 function progressed(delta: ProgressDelta): TransitionSpec {
-  return { from: ['running'], kind: 'progress', compute: (row) => ({ heartbeat: true, ...applyDelta(row, delta) }) };
+  return { kind: 'progress', compute: (row) => ({ heartbeat: true, ...applyDelta(row, delta) }) };
 }
 
 function completed(input: CompleteInput): TransitionSpec {
   return {
-    from: ACTIVE,
     kind: 'completed',
     compute: (row) => {
       const applied = applyDelta(row, input);
@@ -372,7 +243,7 @@ function completed(input: CompleteInput): TransitionSpec {
 }
 
 /** New counts and failures after adding a delta; failures are sanitized and the stored list capped. */
-function applyDelta(row: LockedRow, delta: ProgressDelta): Required<Pick<Patch, 'counts' | 'appendFailures' | 'failureCount'>> {
+function applyDelta(row: LockedRun, delta: ProgressDelta): Required<Pick<RunPatch, 'counts' | 'appendFailures' | 'failureCount'>> {
   const nonNegative = (n: number | undefined) => Math.max(0, Math.trunc(n ?? 0));
   const incoming = delta.failures ?? [];
   const succeeded = row.succeeded + nonNegative(delta.succeeded);

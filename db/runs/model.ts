@@ -19,10 +19,22 @@ export const MAX_RUN_COUNT = 2_000_000_000;
 /** The stored failures list is capped; `failureCount` keeps the true total. */
 export const MAX_STORED_FAILURES = 1000;
 
+/**
+ * The one bucket rule: the status (and, once completed, the outcomes) each bucket shows. A completed run
+ * whose outcome is still pending cannot normally exist; should one, it shows as failed, never as running.
+ * `bucketOf` and the SQL of list filters and stats (db/runs/store.ts) are both derived from this table.
+ */
+export const BUCKET_RULE: Record<RunBucket, { status: RunStatus; outcomes?: readonly RunOutcome[] }> = {
+  queued: { status: 'queued' },
+  running: { status: 'running' },
+  succeeded: { status: 'completed', outcomes: ['succeeded'] },
+  partially_succeeded: { status: 'completed', outcomes: ['partially_succeeded'] },
+  failed: { status: 'completed', outcomes: ['failed', 'pending'] },
+};
+
 export function bucketOf(status: RunStatus, outcome: RunOutcome): RunBucket {
-  if (status === 'queued') return 'queued';
-  if (status === 'running') return 'running';
-  return outcome === 'pending' ? 'failed' : outcome;
+  const bucket = RUN_BUCKETS.find((b) => BUCKET_RULE[b].status === status && (BUCKET_RULE[b].outcomes?.includes(outcome) ?? true));
+  return bucket ?? 'failed';
 }
 
 /**
@@ -39,3 +51,23 @@ export function outcomeOf(counts: { succeeded: number; failed: number }, aborted
 export function canTransition(from: RunStatus, to: RunStatus): boolean {
   return RUN_STATUSES.indexOf(to) > RUN_STATUSES.indexOf(from);
 }
+
+/** The persisted changes of a run; each is pushed to the live channel as a `run:update` of that kind. */
+export const RUN_UPDATE_KINDS = ['queued', 'started', 'progress', 'completed'] as const;
+export type RunUpdateKind = (typeof RUN_UPDATE_KINDS)[number];
+
+/**
+ * Whether a change applies to a run in `status`, the rule the lifecycle enforces under the row lock:
+ * `started` and `completed` are status transitions (forward only); `progress` applies only while running.
+ */
+export function canApply(kind: Exclude<RunUpdateKind, 'queued'>, status: RunStatus): boolean {
+  if (kind === 'progress') return status === 'running';
+  return canTransition(status, kind === 'started' ? 'running' : 'completed');
+}
+
+/** Windows of `GET …/stats` (and the board's time-range presets), in seconds. */
+export const STATS_WINDOWS = { '1h': 3_600, '24h': 86_400, '7d': 604_800, '30d': 2_592_000 } as const;
+export type StatsWindow = keyof typeof STATS_WINDOWS;
+
+/** Page size bound of run lists. */
+export const MAX_LIST_LIMIT = 500;

@@ -1,10 +1,10 @@
 import type BeeQueue from 'bee-queue';
-import type { Actor } from '../access/actor.ts';
+import type { Caller } from '../access/actor.ts';
 import { requireTenantAccess } from '../access/policy.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { AppError, forbidden, validationFailed } from '../errors.ts';
-import type { Orm } from '../orm.ts';
 import type { Logger } from '../logger.ts';
+import type { TenantService } from '../tenants/service.ts';
 import { enqueueRun, type RunJob } from '../queue.ts';
 import { inspectInput, issueDetails } from '../validation.ts';
 import type { RunLifecycle } from './lifecycle.ts';
@@ -12,11 +12,12 @@ import { runUrl, type RunView } from './view.ts';
 
 /** `initiator` may be given by integration tokens only: the member on whose behalf the work runs. */
 export type StartRequest = { type: string; scope: unknown; initiator?: { email: string } };
+/** 202 with `reused: false`, 200 with `reused: true`; `url` is the dashboard's run page. */
 export type StartAnswer = { run: RunView; reused: boolean; url: string };
 
 const INVALID_SCOPE = 'The scope is not valid for this operation type.';
 
-/** 503 carrying the run that could not be dispatched (CONTRACT §1, dispatch safety). */
+/** 503 carrying the run that could not be dispatched (docs/api.md §1, dispatch safety). */
 export class DispatchFailedError extends AppError {
   constructor(readonly run: RunView) {
     super(503, 'dispatch_failed', 'The run could not be queued for a worker. It has been marked failed; try again.');
@@ -29,21 +30,21 @@ export class DispatchFailedError extends AppError {
  */
 export class RunStarter {
   constructor(
-    private readonly orm: Orm,
+    private readonly tenants: TenantService,
     private readonly catalog: Catalog,
     private readonly lifecycle: RunLifecycle,
     private readonly queue: BeeQueue<RunJob>,
     private readonly logger: Logger,
   ) {}
 
-  async start(actor: Actor, tenantSlug: string, request: StartRequest): Promise<StartAnswer> {
+  async start(actor: Caller, tenantSlug: string, request: StartRequest): Promise<StartAnswer> {
     const declaration = this.catalog.get(request.type);
     // Access first, so callers who may start nothing learn nothing about the catalog.
     const access = requireTenantAccess(actor, tenantSlug, 'start');
     if (!declaration) throw validationFailed([{ path: 'type', message: 'Unknown operation type.' }]);
     if (actor.kind === 'integration') {
-      if (!declaration.external) throw forbidden('Integration tokens may start external operation types only.');
-    } else {
+      if (!declaration.mirrored) throw forbidden('Integration tokens may start mirrored operation types only.');
+    } else if (actor.kind !== 'system') {
       requireTenantAccess(actor, tenantSlug, { role: declaration.minRole });
       if (request.initiator) {
         throw validationFailed([{ path: 'initiator', message: 'Only integration tokens may name an initiator.' }]);
@@ -62,7 +63,7 @@ export class RunStarter {
     const parsed = declaration.scope.safeParse(scope);
     if (!parsed.success) throw validationFailed(issueDetails(parsed.error, 'scope'), INVALID_SCOPE);
     const initiatorId =
-      actor.kind === 'user' ? actor.user.id : request.initiator ? await this.memberId(access.tenant.id, request.initiator.email) : null;
+      actor.kind === 'user' ? actor.user.id : request.initiator ? await this.tenants.memberId(access.tenant.id, request.initiator.email) : null;
     const { run, reused } = await this.lifecycle.start({
       tenant: access.tenant,
       declaration,
@@ -70,17 +71,8 @@ export class RunStarter {
       initiatorId,
     });
     const url = runUrl(tenantSlug, run.id);
-    if (reused || declaration.external) return { run, reused, url };
+    if (reused || declaration.mirrored) return { run, reused, url };
     return { run: await this.dispatch(run), reused, url };
-  }
-
-  /** The named user when a member of the tenant; anyone else starts nothing on its behalf (initiator null). */
-  private async memberId(tenantId: string, email: string): Promise<string | null> {
-    const [row] = await this.orm.em.fork().execute<{ id: string }[]>(
-      `select u.id from users u join memberships m on m.user_id = u.id where m.tenant_id = ? and u.email = ?`,
-      [tenantId, email.trim().toLowerCase()],
-    );
-    return row?.id ?? null;
   }
 
   /** Hands a new run to the workers; if that fails the run ends `failed/dispatch_failed` at once. */

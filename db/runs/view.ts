@@ -1,31 +1,7 @@
 import type { Catalog } from '../catalog/catalog.ts';
 import type { RelatedLink } from '../catalog/types.ts';
 import { bucketOf, type RunBucket, type RunCounts, type RunFailure, type RunOutcome, type RunStatus } from './model.ts';
-
-/** A run row as the lifecycle and list queries select it (see RUN_COLUMNS). */
-export type RunRow = {
-  id: string;
-  tenant_id: string;
-  tenant_slug: string;
-  type: string;
-  status: RunStatus;
-  outcome: RunOutcome;
-  scope: Record<string, unknown>;
-  total: number;
-  processed: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  failures?: RunFailure[];
-  failure_count: number;
-  initiator_id: string | null;
-  initiator_name: string | null;
-  created_at: Date | string;
-  started_at: Date | string | null;
-  completed_at: Date | string | null;
-  updated_at: Date | string;
-  version: number;
-};
+import type { RunRow } from './store.ts';
 
 /** The run on the wire (HTTP and live channel). `failures` only where the full detail is asked for. */
 export type RunView = {
@@ -49,21 +25,6 @@ export type RunView = {
   version: number;
   related: RelatedLink[];
 };
-
-/** The columns every run query selects: the run (failures opt-in), its tenant slug and initiator name. */
-export function runColumns(alias: string, { withFailures }: { withFailures: boolean }): string {
-  const r = alias;
-  return [
-    `${r}.id`, `${r}.tenant_id`, 't.slug as tenant_slug', `${r}.type`, `${r}.status`, `${r}.outcome`, `${r}.scope`,
-    `${r}.total`, `${r}.processed`, `${r}.succeeded`, `${r}.failed`, `${r}.skipped`, `${r}.failure_count`,
-    `${r}.initiator_id`, 'u.name as initiator_name', `${r}.created_at`, `${r}.started_at`, `${r}.completed_at`,
-    `${r}.updated_at`, `${r}.version`, ...(withFailures ? [`${r}.failures`] : []),
-  ].join(', ');
-}
-
-export function runJoins(alias: string): string {
-  return `join tenants t on t.id = ${alias}.tenant_id left join users u on u.id = ${alias}.initiator_id`;
-}
 
 const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
 const isoOrNull = (value: Date | string | null): string | null => (value === null ? null : iso(value));
@@ -114,7 +75,7 @@ function relatedLinks(row: RunRow, catalog: Catalog): RelatedLink[] {
   }
 }
 
-/** The dashboard's run detail path (CONTRACT §3). */
+/** The dashboard's run detail path (docs/api.md §3). */
 export function runUrl(tenant: string, runId: string): string {
   return `/t/${encodeURIComponent(tenant)}/operations/${runId}`;
 }

@@ -38,7 +38,7 @@ describe('faults', () => {
     // The queue's Redis is unreachable (nothing listens on port 1); everything else is healthy.
     const deadQueue = createRunsQueue('redis://127.0.0.1:1', env.config.redisPrefix, { isWorker: false });
     deadQueue.on('error', () => undefined);
-    const starter = new RunStarter(env.services.orm, env.services.catalog, env.services.lifecycle, deadQueue, env.services.logger);
+    const starter = new RunStarter(env.services.tenants, env.services.catalog, env.services.lifecycle, deadQueue, env.services.logger);
     const broken = createApp({ ...env.services, starter });
     await new Promise<void>((resolve) => broken.httpServer.listen(0, '127.0.0.1', resolve));
     try {

@@ -351,7 +351,7 @@ describe('mirrored runs', () => {
     expectContractError(await call(baseUrl, 'POST', '/api/tenants/acme/runs', { token, body: { type: 'runs.purge', scope: {} } }), 403);
     const onBatch = await post(token, batch.body.run.id, { kind: 'started' });
     expect(onBatch.status).toBe(409);
-    expect(onBatch.body).toEqual({ error: { code: 'not_external', message: expect.any(String) } });
+    expect(onBatch.body).toEqual({ error: { code: 'not_mirrored', message: expect.any(String) } });
     expect((await detail(batch.body.run.id)).version).toBe(1);
     expectContractError(await call(baseUrl, 'POST', '/api/tenants/acme/integration-tokens', { token, body: { label: 'more' } }), 403);
     expectContractError(await call(baseUrl, 'POST', '/api/tenants/acme/kiosk-tokens', { token, body: { label: 'wall' } }), 403);

@@ -1,17 +1,12 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { rateLimited, unauthorized } from '../../../db/errors.ts';
 import type { Services } from '../../../db/services.ts';
 import { authenticate, actorOf, SESSION_COOKIE } from '../auth.ts';
+import { loginBody, type LoginAnswer, type Me } from '../contract.ts';
 import type { LoginLimiter } from '../login-limiter.ts';
-import { safeString } from '../../../db/validation.ts';
 import { parse } from '../validate.ts';
 import { requireUser } from '../../../db/access/policy.ts';
 
-const loginBody = z.strictObject({
-  email: safeString().min(1).max(254),
-  password: safeString().min(1).max(200),
-});
 
 export function authRoutes(services: Services, limiter: LoginLimiter): Router {
   const router = Router();
@@ -34,7 +29,7 @@ export function authRoutes(services: Services, limiter: LoginLimiter): Router {
       path: '/',
       expires: result.expiresAt,
     });
-    res.status(200).json({ token: result.token, user: result.user, memberships: result.memberships });
+    res.status(200).json({ token: result.token, user: result.user, memberships: result.memberships } satisfies LoginAnswer);
   });
 
   router.post('/logout', authenticate(auth), async (req, res) => {
@@ -51,7 +46,7 @@ export function meRoutes(services: Services): Router {
   const router = Router();
   router.get('/', async (req, res) => {
     const actor = requireUser(actorOf(req));
-    res.json({ user: actor.user, memberships: await services.auth.memberships(actor.user.id) });
+    res.json({ user: actor.user, memberships: await services.auth.memberships(actor.user.id) } satisfies Me);
   });
   return router;
 }

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { timingSafeEqual } from 'node:crypto';
+import { ping } from '../../../db/database.ts';
 import { queueHealthy } from '../../../db/queue.ts';
 import { withTimeout } from '../../../db/timeout.ts';
 import type { Services } from '../../../db/services.ts';
@@ -30,7 +31,7 @@ export function healthRoutes(services: Services, metrics: Metrics): Router {
 
   router.get('/readyz', async (_req, res) => {
     const [postgres, redis] = await Promise.all([
-      within(services.orm.em.fork().execute('select 1')),
+      within(ping(services.orm)),
       within(services.redis.ping()),
     ]);
     // Starts need the queue too: its own connection, with its scripts loaded.

@@ -1,13 +1,11 @@
 import type { Router } from 'express';
-import { z } from 'zod';
 import type { Role } from '../../../db/access/roles.ts';
 import type { TokenKind } from '../../../db/auth/entities.ts';
 import type { AuthService } from '../../../db/auth/service.ts';
-import { safeString } from '../../../db/validation.ts';
 import { tenantAccess } from '../auth.ts';
+import { tokenBody, type TokenCreated } from '../contract.ts';
 import { parse, uuidParam } from '../validate.ts';
 
-const tokenBody = z.strictObject({ label: safeString().trim().min(1).max(200) });
 
 /**
  * Create (shown once) and revoke a tenant-bound token: kiosk tokens (manager+) and integration tokens
@@ -24,7 +22,7 @@ export function addTenantTokenRoutes(
     const { tenant, actor } = tenantAccess(req, { role });
     const { label } = parse(tokenBody, req.body);
     const created = await auth.createTenantToken(kind, tenant.id, label, actor.kind === 'user' ? actor.user.id : null);
-    res.status(201).json(created);
+    res.status(201).json(created satisfies TokenCreated);
   });
 
   router.delete(`${path}/:id`, async (req, res) => {

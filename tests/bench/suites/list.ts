@@ -1,7 +1,7 @@
 // The run list and its filters at scale: 1 million runs over 100 tenants, seeded in SQL, read through a real
 // server process (HTTP + JSON) beside the same SQL sent straight to PostgreSQL with `pg` (the floor).
 import pg from 'pg';
-import { listSql, statsSql, type RunFilters } from '../../../db/runs/queries.ts';
+import type { RunFilters } from '../../../db/runs/queries.ts';
 import { login } from '../../helpers/app.ts';
 import { spawnGateway, stopAll, type GatewayProcess } from '../../helpers/processes.ts';
 import { createTestEnv, seedTenant } from '../../helpers/stack.ts';
@@ -29,12 +29,12 @@ const TYPES = ['inventory.sync', 'drift.generate', 'backup_set.add_policies', 'p
  */
 const SEED_RUNS = `
 insert into operation_runs (tenant_id, type, status, outcome, identity_hash, scope, total, processed, succeeded, failed, skipped,
-                            failures, failure_count, initiator_id, attempts, created_at, started_at, completed_at, updated_at,
+                            failures, failure_count, initiator_id, created_at, started_at, completed_at, updated_at,
                             heartbeat_at, version)
 select tenant_id, type, status, outcome, identity_hash, scope, total, succeeded + failed + skipped, succeeded, failed, skipped,
        case when failed > 0 then jsonb_build_array(jsonb_build_object('code', 'item_failed', 'message', 'Item 1 failed.', 'item', 'item-1'))
             else '[]'::jsonb end,
-       failed, initiator_id, case when status = 'queued' then 0 else 1 end, created_at, started_at,
+       failed, initiator_id, created_at, started_at,
        case when status = 'completed' then least(now(), started_at + make_interval(secs => 1 + e * 600)) end,
        case when status = 'completed' then least(now(), started_at + make_interval(secs => 1 + e * 600)) else coalesce(started_at, created_at) end,
        case when status = 'running' then now() end,
@@ -92,10 +92,9 @@ const filtersOf = (c: Case): RunFilters => ({
   ...c.filters,
 });
 
-/** MikroORM's `?` placeholders as pg's `$n` (our list SQL has no literal question marks). */
+/** The compiled query as pg takes it (Kysely already numbers its placeholders `$n`). */
 function numbered({ sql, params }: { sql: string; params: unknown[] }): { text: string; values: unknown[] } {
-  let n = 0;
-  return { text: sql.replace(/\?/g, () => `$${++n}`), values: params };
+  return { text: sql, values: params };
 }
 type Measured = { name: string; http: number[]; floor: number[]; rows: number; plan: string };
 
@@ -171,7 +170,7 @@ export const list: Suite = {
       for (const c of casesFor(operator.id)) {
         const filters = filtersOf(c);
         measured.push(
-          await measure(http, pool, token, sizes.samples, c.name, `/api/tenants/${TENANT}/runs?${c.query}`, listSql(tenantId, filters)),
+          await measure(http, pool, token, sizes.samples, c.name, `/api/tenants/${TENANT}/runs?${c.query}`, env.services.runs.listSql(tenantId, filters)),
         );
       }
 
@@ -184,12 +183,12 @@ export const list: Suite = {
       }
       const pageFilters = filtersOf({ name: '', query: '', filters: { limit: 50, cursor: cursor! } });
       measured.push(
-        await measure(http, pool, token, sizes.samples, `page ${sizes.page} of 50 (cursor)`, `/api/tenants/${TENANT}/runs?limit=50&cursor=${cursor}`, listSql(tenantId, pageFilters)),
+        await measure(http, pool, token, sizes.samples, `page ${sizes.page} of 50 (cursor)`, `/api/tenants/${TENANT}/runs?limit=50&cursor=${cursor}`, env.services.runs.listSql(tenantId, pageFilters)),
       );
       const stats: Measured[] = [];
       for (const window of ['24h', '30d'] as const) {
         // Fewer rounds: a 30-day window aggregates every run of the month (~100 k here).
-        stats.push(await measure(http, pool, token, Math.ceil(sizes.samples / 3), `stats window=${window}`, `/api/tenants/${TENANT}/stats?window=${window}`, statsSql(tenantId, window)));
+        stats.push(await measure(http, pool, token, Math.ceil(sizes.samples / 3), `stats window=${window}`, `/api/tenants/${TENANT}/stats?window=${window}`, env.services.runs.statsSql(tenantId, window)));
       }
 
       return {
@@ -198,7 +197,7 @@ export const list: Suite = {
         figures: [...measured.map((m) => figureOf(m, TARGET_P95_MS)), ...stats.map((m) => figureOf(m))],
         notes: [
           `${Number(shape[0]!.all).toLocaleString('en')} runs over ${TENANTS} tenants, seeded with one INSERT … SELECT from generate_series and VACUUM ANALYZE in ${seconds} s: created over the last ${WINDOW_DAYS} days, the measured tenant \`${TENANT}\` holding ${Number(shape[0]!.tenant).toLocaleString('en')} (a skewed spread, as real installs have), ~85 % succeeded / 8 % partially succeeded / 7 % failed, the last 10 minutes queued or running, ${TYPES.length} types skewed to the frequent ones.`,
-          `Each figure: GET /api/tenants/${TENANT}/runs (or /stats) through a real \`server/main.ts\` process as the tenant's operator, sequential, keep-alive; baseline: the very same SQL (\`listSql\`/\`statsSql\` of db/runs/queries.ts) sent straight to PostgreSQL with \`pg\`, alternating with the API request — the ratio is what HTTP, auth, row mapping and JSON add. Stats have no target in the issue; they are shown for information.`,
+          `Each figure: GET /api/tenants/${TENANT}/runs (or /stats) through a real \`server/main.ts\` process as the tenant's operator, sequential, keep-alive; baseline: the very same SQL (\`runs.listSql\`/\`runs.statsSql\` of db/runs/queries.ts) sent straight to PostgreSQL with \`pg\`, alternating with the API request — the ratio is what HTTP, auth, row mapping and JSON add. Stats have no target in the issue; they are shown for information.`,
           'A p95 just over 20 ms is noise on this shared machine, not the query: the plans below run in a few milliseconds, walk an index in created order (no sort) and stop at the page size, and the same SQL sent straight to PostgreSQL has a p95 of about half the API figure in the same run. The bucket filters (`failed`, `partially_succeeded`) read rows from the table after the index, because PostgreSQL 15 cannot filter on an index\'s included columns in this kind of scan. That costs about 3,000 buffer hits per page; a partial index per bucket would remove them.',
         ],
         blocks: [...measured, ...stats].map((m) => ({ title: `EXPLAIN (ANALYZE, BUFFERS): ${m.name}`, text: m.plan })),

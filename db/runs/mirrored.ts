@@ -6,11 +6,11 @@ import type { RunQueries } from './queries.ts';
 import { summaryOf, type RunView } from './view.ts';
 
 /**
- * Events of mirrored runs (CONTRACT §9), reported by the system that does the work. Each accepted event is
- * one persisted change, pushed and notified like a worker's; a retried `eventId` changes nothing; a
- * transition that would not move forward is refused and changes nothing.
+ * Mirrored runs (docs/api.md §9): work carried out by another system, which reports the run's life. Each
+ * accepted event is one persisted change, pushed and notified like a worker's; a retried `eventId` changes
+ * nothing; a transition that would not move forward is refused and changes nothing.
  */
-export class RunReports {
+export class MirroredRuns {
   constructor(
     private readonly lifecycle: RunLifecycle,
     private readonly runs: RunQueries,
@@ -20,8 +20,8 @@ export class RunReports {
   async report(tenant: TenantRef, runId: string, event: RunEvent, eventId?: string): Promise<RunView> {
     const run = await this.runs.get(tenant.id, runId);
     if (!run) throw notFound('The run');
-    if (!this.catalog.get(run.type)?.external) {
-      throw new AppError(409, 'not_external', 'This run is processed by Runboard workers; it takes no reported events.');
+    if (!this.catalog.get(run.type)?.mirrored) {
+      throw new AppError(409, 'not_mirrored', 'This run is processed by Runboard workers; it takes no reported events.');
     }
     const result = await this.lifecycle.applyEvent(runId, event, eventId);
     if (result.outcome === 'missing') throw notFound('The run');

@@ -1,0 +1,348 @@
+import { sql, type ExpressionBuilder, type Selectable, type SqlBool } from 'kysely';
+import { clockTimestamp, queries, secondsAgo, type Database, type Db, type Tx } from '../database.ts';
+import type { NotificationStore, QueuedNotification } from '../notifications/store.ts';
+import type { Orm } from '../orm.ts';
+import { cursorInstant, decodeCursor, encodeCursor } from '../pagination.ts';
+import {
+  BUCKET_RULE,
+  RUN_BUCKETS,
+  STATS_WINDOWS,
+  type RunBucket,
+  type RunFailure,
+  type RunStatus,
+  type StatsWindow,
+} from './model.ts';
+
+/** A run as every run query selects it: the row (failures opt-in), its tenant slug and initiator name. */
+export type RunRow = Omit<Selectable<Database['operation_runs']>, 'identity_hash' | 'heartbeat_at' | 'failures'> & {
+  tenant_slug: string;
+  initiator_name: string | null;
+  failures?: RunFailure[];
+};
+
+/** What the lifecycle reads under the row lock before deciding a transition. */
+export type LockedRun = {
+  id: string;
+  status: RunStatus;
+  type: string;
+  total: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  failure_count: number;
+  stored_failures: number;
+  first_failure: RunFailure | null;
+};
+
+/** One persisted change of a run; `version` and `updated_at` move with every one. */
+export type RunPatch = {
+  status?: RunStatus;
+  outcome?: Selectable<Database['operation_runs']>['outcome'];
+  startedAt?: boolean;
+  completedAt?: boolean;
+  heartbeat?: boolean;
+  counts?: { total: number; succeeded: number; failed: number; skipped: number };
+  appendFailures?: RunFailure[];
+  failureCount?: number;
+};
+
+export type RunFilters = {
+  types: string[];
+  /** `drift` matches every `drift.*` type. */
+  resource?: string;
+  buckets: RunBucket[];
+  initiatorId?: string;
+  from: Date;
+  to?: Date;
+  limit: number;
+  cursor?: string;
+};
+
+export type NewRun = {
+  id: string;
+  tenantId: string;
+  type: string;
+  identityHash: string;
+  scope: Record<string, unknown>;
+  initiatorId: string | null;
+};
+
+type RunTables = Database & { r: Selectable<Database['operation_runs']> };
+
+const ACTIVE: RunStatus[] = ['queued', 'running'];
+
+/** The columns of a RunRow, from the table or from a CTE of the same shape, aliased `r`. */
+const RUN_COLUMNS = [
+  'r.id', 'r.tenant_id', 't.slug as tenant_slug', 'r.type', 'r.status', 'r.outcome', 'r.scope', 'r.total', 'r.processed',
+  'r.succeeded', 'r.failed', 'r.skipped', 'r.failure_count', 'r.initiator_id', 'u.name as initiator_name', 'r.created_at',
+  'r.started_at', 'r.completed_at', 'r.updated_at', 'r.version',
+] as const;
+const RUN_COLUMNS_WITH_FAILURES = [...RUN_COLUMNS, 'r.failures'] as const;
+
+/** SQL of one bucket, derived from the one bucket rule (db/runs/model.ts). */
+function bucketCondition(eb: ExpressionBuilder<RunTables, 'r'>, bucket: RunBucket) {
+  const { status, outcomes } = BUCKET_RULE[bucket];
+  const byStatus = eb('r.status', '=', status);
+  return outcomes ? eb.and([byStatus, eb('r.outcome', 'in', [...outcomes])]) : byStatus;
+}
+
+/** The bucket of a row in SQL (a CASE over the same rule), for stats. */
+function bucketCase(eb: ExpressionBuilder<RunTables, 'r'>) {
+  const [first, ...rest] = RUN_BUCKETS;
+  let expression = eb.case().when(bucketCondition(eb, first)).then<RunBucket>(first);
+  for (const bucket of rest) expression = expression.when(bucketCondition(eb, bucket)).then(bucket);
+  return expression.else('failed').end();
+}
+
+/**
+ * The one owner of `operation_runs` SQL. Rules (what may change, what a change means) are the lifecycle's;
+ * this file only says how a row is inserted, locked, changed, found and counted.
+ */
+export class RunStore {
+  constructor(
+    private readonly orm: Orm,
+    private readonly notifications: NotificationStore,
+  ) {}
+
+  /**
+   * Inserts a queued run unless an active run of the same identity exists (then: nothing, and `null`), with
+   * its `queued` notification for the initiator and the initiator's unread count, in one statement.
+   */
+  async insertQueued(run: NewRun, notification: QueuedNotification): Promise<(RunRow & { notification: { id: string; created_at: Date } | null; unread_count: number }) | null> {
+    const db = queries(this.orm);
+    const row = await db
+      .with('r', (q) =>
+        q
+          .insertInto('operation_runs')
+          .values({
+            id: run.id,
+            tenant_id: run.tenantId,
+            type: run.type,
+            status: 'queued',
+            outcome: 'pending',
+            identity_hash: run.identityHash,
+            scope: JSON.stringify(run.scope) as unknown as Record<string, unknown>,
+            initiator_id: run.initiatorId,
+            created_at: clockTimestamp,
+            updated_at: clockTimestamp,
+          })
+          .onConflict((oc) => oc.columns(['tenant_id', 'identity_hash']).where('status', 'in', ACTIVE).doNothing())
+          .returningAll(),
+      )
+      .with('n', (q) => this.notifications.insertForNewRun(q, notification))
+      .selectFrom('r')
+      .innerJoin('tenants as t', 't.id', 'r.tenant_id')
+      .leftJoin('users as u', 'u.id', 'r.initiator_id')
+      .leftJoin('n', (join) => join.onTrue())
+      .select(RUN_COLUMNS_WITH_FAILURES)
+      .select(['n.id as notification_id', 'n.created_at as notification_created_at'])
+      // This statement cannot see its own notification yet: + 1.
+      .select((eb) => sql<string>`(${this.notifications.unreadCountOf(eb.ref('r.initiator_id'))}) + 1`.as('unread_count'))
+      .executeTakeFirst();
+    if (!row) return null;
+    const { notification_id, notification_created_at, unread_count, ...rest } = row;
+    return {
+      ...(rest as RunRow),
+      notification: notification_id && notification_created_at ? { id: notification_id, created_at: notification_created_at } : null,
+      unread_count: Number(unread_count),
+    };
+  }
+
+  /** The active (queued or running) run of an identity. */
+  async findActive(tenantId: string, identityHash: string): Promise<RunRow | undefined> {
+    return this.select(queries(this.orm), true)
+      .where('r.tenant_id', '=', tenantId)
+      .where('r.identity_hash', '=', identityHash)
+      .where('r.status', 'in', ACTIVE)
+      .executeTakeFirst() as Promise<RunRow | undefined>;
+  }
+
+  /** One run of a tenant with its failures (a run of another tenant is not found). */
+  async get(tenantId: string, runId: string): Promise<RunRow | undefined> {
+    return this.select(queries(this.orm), true)
+      .where('r.id', '=', runId)
+      .where('r.tenant_id', '=', tenantId)
+      .executeTakeFirst() as Promise<RunRow | undefined>;
+  }
+
+  /** A keyset page, newest first, and the cursor of the next page (null on the last). */
+  async list(tenantId: string, filters: RunFilters): Promise<{ rows: RunRow[]; nextCursor: string | null }> {
+    const rows = await this.listQuery(tenantId, filters).execute();
+    const page = rows.slice(0, filters.limit);
+    const last = page.at(-1);
+    return {
+      rows: page.map(({ cursor_at: _cursor, ...row }) => row as RunRow),
+      nextCursor: rows.length > filters.limit && last ? encodeCursor(last.cursor_at, last.id) : null,
+    };
+  }
+
+  /** The list query (one row more than the page, to know whether another follows); public for the benchmark. */
+  listQuery(tenantId: string, filters: RunFilters) {
+    let query = this.select(queries(this.orm), false)
+      .select(sql<string>`${sql.raw(cursorInstant('r.created_at'))}`.as('cursor_at'))
+      .where('r.tenant_id', '=', tenantId)
+      .where('r.created_at', '>=', filters.from);
+    if (filters.to) query = query.where('r.created_at', '<', filters.to);
+    if (filters.types.length > 0) query = query.where('r.type', 'in', filters.types);
+    if (filters.resource) {
+      const pattern = `${filters.resource.replace(/[\\%_]/g, (c) => `\\${c}`)}.%`;
+      query = query.where(sql<SqlBool>`r.type like ${pattern} escape '\\'`);
+    }
+    if (filters.buckets.length > 0) {
+      const buckets = filters.buckets;
+      query = query.where((eb) => eb.or(buckets.map((bucket) => bucketCondition(eb, bucket))));
+    }
+    if (filters.initiatorId) query = query.where('r.initiator_id', '=', filters.initiatorId);
+    if (filters.cursor) {
+      const { createdAt, id } = decodeCursor(filters.cursor);
+      query = query.where(sql<SqlBool>`(r.created_at, r.id) < (${createdAt}::timestamptz, ${id}::uuid)`);
+    }
+    return query.orderBy('r.created_at', 'desc').orderBy('r.id', 'desc').limit(filters.limit + 1);
+  }
+
+  /** Runs created in the window and still-active runs created before it, counted per type and bucket. */
+  async countByTypeAndBucket(tenantId: string, window: StatsWindow): Promise<{ type: string; bucket: RunBucket; count: number }[]> {
+    const rows = await this.statsQuery(tenantId, window).execute();
+    return rows.map((row) => ({ type: row.type, bucket: row.bucket as RunBucket, count: Number(row.count) }));
+  }
+
+  /**
+   * The stats query; public for the benchmark. The window and the older active runs are two index scans
+   * (an OR of both would read every run of the tenant); the first is index-only on the tenant/created index.
+   */
+  statsQuery(tenantId: string, window: StatsWindow) {
+    const seconds = STATS_WINDOWS[window];
+    const since = sql<Date>`now() - make_interval(secs => ${seconds})`;
+    const db = queries(this.orm);
+    const inWindow = db
+      .selectFrom('operation_runs as r')
+      .select(['r.type', 'r.status', 'r.outcome'])
+      .where('r.tenant_id', '=', tenantId)
+      .where('r.created_at', '>=', since);
+    const olderActive = db
+      .selectFrom('operation_runs as r')
+      .select(['r.type', 'r.status', 'r.outcome'])
+      .where('r.tenant_id', '=', tenantId)
+      .where('r.status', 'in', ACTIVE)
+      .where('r.created_at', '<', since);
+    return db
+      .selectFrom(inWindow.unionAll(olderActive).as('r'))
+      .select((eb) => ['r.type', bucketCase(eb as unknown as ExpressionBuilder<RunTables, 'r'>).as('bucket'), eb.fn.countAll<string>().as('count')])
+      .groupBy(sql`1, 2`);
+  }
+
+  /** Locks the run row for a transition (`stalledFor`: only while its heartbeat is older than that). */
+  async lock(tx: Tx, runId: string, options: { stalledForMs?: number } = {}): Promise<LockedRun | undefined> {
+    let query = queries(this.orm, tx)
+      .selectFrom('operation_runs')
+      .select(['id', 'status', 'type', 'total', 'succeeded', 'failed', 'skipped', 'failure_count'])
+      .select([
+        sql<number>`jsonb_array_length(failures)`.as('stored_failures'),
+        sql<RunFailure | null>`failures -> 0`.as('first_failure'),
+      ])
+      .where('id', '=', runId);
+    if (options.stalledForMs !== undefined) query = query.where('heartbeat_at', '<', secondsAgo(options.stalledForMs / 1000));
+    return query.forUpdate().executeTakeFirst();
+  }
+
+  /** Applies one change to a locked run and returns the changed row (without its failures list). */
+  async update(tx: Tx, runId: string, patch: RunPatch): Promise<RunRow> {
+    const row = await queries(this.orm, tx)
+      .with('r', (q) =>
+        q
+          .updateTable('operation_runs')
+          .set((eb) => ({
+            version: eb('version', '+', 1),
+            updated_at: clockTimestamp,
+            ...(patch.status ? { status: patch.status } : {}),
+            ...(patch.outcome ? { outcome: patch.outcome } : {}),
+            ...(patch.startedAt ? { started_at: clockTimestamp } : {}),
+            ...(patch.completedAt ? { completed_at: clockTimestamp } : {}),
+            ...(patch.heartbeat ? { heartbeat_at: clockTimestamp } : {}),
+            ...(patch.counts
+              ? {
+                  ...patch.counts,
+                  processed: patch.counts.succeeded + patch.counts.failed + patch.counts.skipped,
+                }
+              : {}),
+            ...(patch.appendFailures && patch.appendFailures.length > 0
+              ? { failures: sql<RunFailure[]>`failures || ${JSON.stringify(patch.appendFailures)}::jsonb` }
+              : {}),
+            ...(patch.failureCount !== undefined ? { failure_count: patch.failureCount } : {}),
+          }))
+          .where('id', '=', runId)
+          .returningAll(),
+      )
+      .selectFrom('r')
+      .innerJoin('tenants as t', 't.id', 'r.tenant_id')
+      .leftJoin('users as u', 'u.id', 'r.initiator_id')
+      .select(RUN_COLUMNS)
+      .executeTakeFirst();
+    if (!row) throw new Error(`run ${runId} vanished inside its own transaction`);
+    return row as RunRow;
+  }
+
+  /** Keeps running runs from being swept as lost; not a visible change, so no version bump. */
+  async touchHeartbeats(runIds: string[]): Promise<void> {
+    await queries(this.orm)
+      .updateTable('operation_runs')
+      .set({ heartbeat_at: clockTimestamp })
+      .where('id', 'in', runIds)
+      .where('status', '=', 'running')
+      .execute();
+  }
+
+  /** Running runs whose heartbeat is older than `stallMs`, oldest first. */
+  async stalled(stallMs: number, limit: number): Promise<string[]> {
+    const rows = await queries(this.orm)
+      .selectFrom('operation_runs')
+      .select('id')
+      .where('status', '=', 'running')
+      .where('heartbeat_at', '<', secondsAgo(stallMs / 1000))
+      .orderBy('heartbeat_at')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.id);
+  }
+
+  /** Runs of the given types queued for longer than `ageMs`, oldest first. */
+  async queuedLongerThan(ageMs: number, types: string[], limit: number): Promise<{ id: string; type: string }[]> {
+    return queries(this.orm)
+      .selectFrom('operation_runs')
+      .select(['id', 'type'])
+      .where('status', '=', 'queued')
+      .where('type', 'in', types)
+      .where('created_at', '<', secondsAgo(ageMs / 1000))
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+  }
+
+  /**
+   * Deletes up to `limit` completed runs older than `days` of the tenant that `runId` belongs to, other than
+   * that run itself; their notifications and event records go with them (FK cascade). Returns how many.
+   */
+  async deleteCompletedBefore(runId: string, days: number, limit: number): Promise<number> {
+    const db = queries(this.orm);
+    const tenantOfRun = db.selectFrom('operation_runs').select('tenant_id').where('id', '=', runId);
+    const batch = db
+      .selectFrom('operation_runs')
+      .select('id')
+      .where('tenant_id', '=', tenantOfRun)
+      .where('status', '=', 'completed')
+      .where('created_at', '<', sql<Date>`now() - make_interval(days => ${days})`)
+      .where('id', '<>', runId)
+      .orderBy('created_at')
+      .limit(limit);
+    const deleted = await db.deleteFrom('operation_runs').where('id', 'in', batch).returning('id').execute();
+    return deleted.length;
+  }
+
+  private select(db: Db, withFailures: boolean) {
+    return db
+      .selectFrom('operation_runs as r')
+      .innerJoin('tenants as t', 't.id', 'r.tenant_id')
+      .leftJoin('users as u', 'u.id', 'r.initiator_id')
+      .select(withFailures ? RUN_COLUMNS_WITH_FAILURES : RUN_COLUMNS);
+  }
+}

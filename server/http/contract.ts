@@ -1,0 +1,119 @@
+// The one contract of the HTTP API (docs/api.md §3): every request schema the routes validate with, and every
+// response shape they answer with. Routes, the dashboard (`import type` only, so zod stays out of the bundle),
+// the mirrored-runs client and the tests all import from here; nothing re-declares these shapes.
+import { z } from 'zod';
+import type { Role } from '../../db/access/roles.ts';
+import type { LoginResult, MembershipView, UserView } from '../../db/auth/service.ts';
+import type { OperationTypeView } from '../../db/catalog/catalog.ts';
+import type { NotificationPage } from '../../db/notifications/service.ts';
+import type { NotificationView } from '../../db/notifications/view.ts';
+import { MAX_LIST_LIMIT, RUN_BUCKETS, STATS_WINDOWS, type RunBucket, type StatsWindow } from '../../db/runs/model.ts';
+import type { RunStats } from '../../db/runs/queries.ts';
+import type { StartAnswer } from '../../db/runs/start.ts';
+import type { RunView } from '../../db/runs/view.ts';
+import { isoDate, safeString } from '../../db/validation.ts';
+
+// Shapes owned by the services that build them, named here for the wire.
+export type { NotificationView, OperationTypeView, Role, RunBucket, RunView, StartAnswer, StatsWindow };
+
+// ── Shared pieces ────────────────────────────────────────────────────────────────────────────────────────
+
+const OPERATION_TYPE = z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'must look like resource.action').max(100);
+const oneOrMany = <T extends z.ZodType>(item: T) =>
+  z.union([item, z.array(item).max(20)]).optional().transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]));
+const cursor = z.string().max(200).optional();
+const count = z.number().int().min(0).max(10_000_000);
+
+/** `{ error: { code, message, details? } }`: every refusal, whatever its status. */
+export type ErrorBody = { error: { code: string; message: string; details?: { path: string; message: string }[] } };
+
+// ── Auth and the signed-in user ──────────────────────────────────────────────────────────────────────────
+
+export const loginBody = z.strictObject({
+  email: safeString().min(1).max(254),
+  password: safeString().min(1).max(200),
+});
+
+export type User = UserView;
+export type Membership = MembershipView;
+/** `GET /api/me` */
+export type Me = { user: User; memberships: Membership[] };
+/** `POST /api/auth/login` (the session cookie is set as well) */
+export type LoginAnswer = Omit<LoginResult, 'expiresAt'>;
+
+// ── Operation types and runs ─────────────────────────────────────────────────────────────────────────────
+
+/** `GET /api/tenants/:tenant/operation-types` */
+export type OperationTypesAnswer = { types: OperationTypeView[] };
+
+export const startBody = z.strictObject({
+  type: z.string().min(1).max(100),
+  // Validated by the operation type's own strict schema (a record here would silently drop `__proto__`).
+  scope: z.unknown().optional(),
+  // Integration tokens only (docs/api.md §9): the member on whose behalf a mirrored run is started.
+  initiator: z.strictObject({ email: safeString().min(3).max(254) }).optional(),
+});
+export type StartBody = z.input<typeof startBody>;
+
+export const runsQuery = z.strictObject({
+  type: oneOrMany(OPERATION_TYPE),
+  resource: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a resource name such as drift').max(60).optional(),
+  bucket: oneOrMany(z.enum(RUN_BUCKETS)),
+  initiator: z.union([z.literal('me'), z.uuid()]).optional(),
+  from: isoDate().optional(),
+  to: isoDate().optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(50),
+  cursor,
+});
+/** `GET …/runs`: newest first; list rows carry `failureCount` but not the failures list. */
+export type RunsPage = { runs: RunView[]; nextCursor: string | null };
+/** `GET …/runs/:id`: the run with its failures. */
+export type RunAnswer = { run: RunView };
+
+export const statsQuery = z.strictObject({
+  window: z.enum(Object.keys(STATS_WINDOWS) as [StatsWindow, ...StatsWindow[]]).default('24h'),
+});
+export type BucketCounts = Record<RunBucket, number>;
+/** `GET …/stats` */
+export type Stats = RunStats;
+
+// ── Mirrored runs ────────────────────────────────────────────────────────────────────────────────────────
+
+const eventId = safeString().min(1).max(200).optional();
+const reportedFailure = z.strictObject({
+  code: safeString().min(1).max(100),
+  message: safeString().max(2_000),
+  item: safeString().max(200).optional(),
+});
+
+/** `POST …/runs/:id/events`: `started` · `progress` (total sets the total; the rest are increments) · `completed`. */
+export const runEventBody = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('started'), eventId }),
+  z.strictObject({
+    kind: z.literal('progress'),
+    eventId,
+    total: count.optional(),
+    succeeded: count.optional(),
+    failed: count.optional(),
+    skipped: count.optional(),
+    failures: z.array(reportedFailure).max(1_000).optional(),
+  }),
+  z.strictObject({ kind: z.literal('completed'), eventId, abort: z.boolean().optional() }),
+]);
+export type RunEventBody = z.input<typeof runEventBody>;
+
+// ── Tenant tokens ────────────────────────────────────────────────────────────────────────────────────────
+
+export const tokenBody = z.strictObject({ label: safeString().trim().min(1).max(200) });
+/** `POST …/kiosk-tokens`, `POST …/integration-tokens`: the token is shown this once. */
+export type TokenCreated = { id: string; token: string };
+
+// ── Notifications ────────────────────────────────────────────────────────────────────────────────────────
+
+export const notificationsQuery = z.strictObject({
+  unread: z.enum(['true', 'false']).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor,
+});
+/** `GET /api/notifications` */
+export type NotificationsPage = NotificationPage;
