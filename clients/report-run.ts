@@ -1,53 +1,27 @@
-// A tiny, dependency-free client for systems that report mirrored runs to Runboard (CONTRACT §9).
-// Copy this one file into any TypeScript project on Node ≥ 18, Deno, Bun or a browser: it needs only the
-// global `fetch` and `crypto.randomUUID`. See docs/mirrored-runs.md.
+// A small client for systems that report mirrored runs to Runboard (docs/api.md §9), with no runtime
+// dependency: it needs only the global `fetch` and `crypto.randomUUID` (Node ≥ 18, Deno, Bun, browsers). Its
+// types come from the HTTP contract (server/http/contract.ts, type-only imports, erased when compiled), so
+// they can never drift from what the server sends. See docs/mirrored-runs.md.
+import type { RunView, StartAnswer as ContractStartAnswer, StartBody, RunEventBody } from '../server/http/contract.ts';
+
+/** A run as the API returns it (docs/api.md §1). */
+export type MirroredRun = RunView;
 
 /**
- * A run as the API returns it (CONTRACT §1). Kept as a copy so this file stands alone; a type test
- * (tests/unit/client-types.test.ts) fails the build if it ever differs from the server's RunView.
+ * A mirrored operation type (e.g. `demo.external`), its scope, and optionally the tenant member on whose
+ * behalf the work runs (anyone else, or nobody, leaves the initiator `null`).
  */
-export type MirroredRun = {
-  id: string;
-  tenant: string;
-  type: string;
-  label: string;
-  status: 'queued' | 'running' | 'completed';
-  outcome: 'pending' | 'succeeded' | 'partially_succeeded' | 'failed';
-  bucket: 'queued' | 'running' | 'succeeded' | 'partially_succeeded' | 'failed';
-  counts: { total: number; processed: number; succeeded: number; failed: number; skipped: number };
-  failures?: { code: string; message: string; item?: string }[];
-  failureCount: number;
-  scope: Record<string, unknown>;
-  initiator: { id: string; name: string } | null;
-  createdAt: string;
-  startedAt: string | null;
-  completedAt: string | null;
-  updatedAt: string;
-  version: number;
-  related: { label: string; url: string }[];
-};
+export type StartInput = Omit<StartBody, 'scope'> & { scope?: Record<string, unknown> };
 
-export type StartInput = {
-  /** An external operation type, e.g. `demo.external`. */
-  type: string;
-  scope?: Record<string, unknown>;
-  /** The tenant member on whose behalf the work runs; anyone else (or nobody) leaves the initiator `null`. */
-  initiator?: { email: string };
-};
+export type StartAnswer = ContractStartAnswer;
 
-export type StartAnswer = { run: MirroredRun; reused: boolean; url: string };
+type ProgressEvent = Extract<RunEventBody, { kind: 'progress' }>;
 
 /** A failed item: stable snake_case `code`, a message (sanitized by the server), an optional item id. */
-export type ReportedFailure = { code: string; message: string; item?: string };
+export type ReportedFailure = NonNullable<ProgressEvent['failures']>[number];
 
 /** `total` sets the total; `succeeded`, `failed`, `skipped` and `failures` are increments. */
-export type ProgressReport = {
-  total?: number;
-  succeeded?: number;
-  failed?: number;
-  skipped?: number;
-  failures?: ReportedFailure[];
-};
+export type ProgressReport = Omit<ProgressEvent, 'kind' | 'eventId'>;
 
 /** Every event carries an `eventId` (a fresh UUID unless given), kept across retries of that one call. */
 export type EventOptions = { eventId?: string };

@@ -53,6 +53,8 @@ export type Config = {
   host: string;
   databaseUrl: string | undefined;
   redisUrl: string;
+  /** REDIS_URL was given; when false, redisUrl is the default and `npm start` may run a private redis-server. */
+  redisUrlSet: boolean;
   redisPrefix: string;
   demoOperations: boolean;
   retentionDays: number;
@@ -92,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisUrlSet: cleaned.REDIS_URL !== undefined,
     redisPrefix: e.REDIS_PREFIX,
     demoOperations: e.RUNBOARD_DEMO_OPERATIONS,
     retentionDays: e.RUN_RETENTION_DAYS,

@@ -67,7 +67,7 @@ export async function createServices(config: Config, orm: Orm, logger: Logger, o
     queue,
     catalog,
     changefeed,
-    auth: new AuthService(new TokenStore(orm), tenantStore, changefeed, { sessionHours: config.sessionTtlHours, kioskDays: config.kioskTtlDays }),
+    auth: new AuthService(new TokenStore(orm, tenantStore), tenantStore, changefeed, { sessionHours: config.sessionTtlHours, kioskDays: config.kioskTtlDays }),
     tenants,
     notifications,
     lifecycle,

@@ -75,7 +75,7 @@ async function api<T>(baseUrl: string, method: string, route: string, options: {
 
 const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 
-/** A demo.batch scope (CONTRACT §7), mixing the outcomes; the key makes each identity unique. */
+/** A demo.batch scope (docs/api.md §7), mixing the outcomes; the key makes each identity unique. */
 function demoScope(n: number): { scope: Record<string, unknown>; describe: string } {
   const key = `demo-${Date.now().toString(36)}-${n}`;
   const items = randomInt(12, 60);

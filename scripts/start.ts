@@ -1,6 +1,8 @@
-// `npm start` / `npm run demo` (CONTRACT §8): the whole product on one machine. PostgreSQL (DATABASE_URL or
+// `npm start` / `npm run demo` (docs/api.md §8): the whole product on one machine. PostgreSQL (DATABASE_URL or
 // the embedded one), Redis (REDIS_URL, or a redis-server we start), then the server and, once it is ready,
 // a worker — the same two entry points that scale out. `--demo` adds demo tenants and a stream of demo runs.
+// The embedded PostgreSQL and a private Redis are defaults only for an UNSET variable: a store the operator
+// named must answer, since a node running on private stores would be cut off from the rest of its installation.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -8,10 +10,12 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient } from 'redis';
+import pg from 'pg';
+import { createClient, ErrorReply } from 'redis';
 import { redactUrl } from '../db/bootstrap.ts';
-import { ConfigError, loadConfig, type Config } from '../db/config.ts';
+import { childEnvironment, ConfigError, loadConfig, type Config } from '../db/config.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';
+import { TimeoutError, withTimeout } from '../db/timeout.ts';
 import { DEMO_PASSWORD, DEMO_RUNNER, DEMO_USERS, demoStream, seedDemo } from './demo.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -19,6 +23,10 @@ const DEMO = process.argv.includes('--demo');
 /** How long server and worker get to shut down after the signal before they are killed. */
 const CHILD_STOP_MS = 15_000;
 const READY_TIMEOUT_MS = 120_000;
+/** How long a store named in DATABASE_URL / REDIS_URL may take to answer (it may be starting with us). */
+const STORE_WAIT_MS = 30_000;
+/** Bound of one connection attempt, DNS included. */
+const PROBE_TIMEOUT_MS = 3_000;
 
 const say = (line: string) => process.stdout.write(`[runboard] ${line}\n`);
 const complain = (line: string) => process.stderr.write(`[runboard] ${line}\n`);
@@ -41,6 +49,10 @@ async function main(): Promise<void> {
     throw new StartError(error instanceof ConfigError ? error.message : String(error));
   }
 
+  // Before the dashboard build: a named store that is down is reported without spending time first.
+  await awaitNamedStores(config);
+  if (stopping) return;
+
   await ensureDashboardBuilt();
   if (stopping) return;
 
@@ -57,7 +69,12 @@ async function main(): Promise<void> {
   }
   if (stopping) return;
 
-  const redisUrl = await resolveRedis(config);
+  let redisUrl = config.redisUrl;
+  if (config.redisUrlSet) {
+    say(`Redis: ${redactUrl(redisUrl)} (prefix "${config.redisPrefix}")`);
+  } else {
+    redisUrl = await defaultRedis(config);
+  }
   if (stopping) return;
 
   const port = config.port === 0 ? await freePort() : config.port;
@@ -65,7 +82,7 @@ async function main(): Promise<void> {
     throw new StartError(`Port ${port} is already in use. Set PORT to a free port.`);
   }
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...childEnvironment(() => false),
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     PORT: String(port),
@@ -106,16 +123,38 @@ async function main(): Promise<void> {
   void demoStream(baseUrl, demoStop.signal, { say, complain });
 }
 
-// ── Redis ───────────────────────────────────────────────────────────────────────────────────────────────
+// ── PostgreSQL and Redis ────────────────────────────────────────────────────────────────────────────────
 
-async function pingRedis(url: string): Promise<boolean> {
+/** One connection attempt. `answered`: the store is there and refused (a wrong password), so waiting is futile. */
+type Probe = { ok: true } | { ok: false; answered: boolean; reason: string };
+
+/** PostgreSQL's answers (SQLSTATE) an operator most often meets, in words. */
+const SQLSTATE_WORDS: Record<string, string> = {
+  '28P01': 'wrong password',
+  '28000': 'not allowed to connect',
+  '3D000': 'database does not exist',
+};
+
+/** A short, secret-free reason: an error code (ECONNREFUSED, WRONGPASS, 28P01…) rather than the error's text. */
+function reasonOf(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code)) return SQLSTATE_WORDS[code] ? `${code}: ${SQLSTATE_WORDS[code]}` : code;
+  if (error instanceof ErrorReply) return /^[A-Z]{2,40}\b/.exec(error.message)?.[0] ?? 'error reply';
+  if (error instanceof TimeoutError || /timeout/i.test((error as Error)?.message ?? '')) return 'timeout';
+  return 'connection failed';
+}
+
+async function probeRedis(url: string): Promise<Probe> {
   const client = createClient({ url, socket: { connectTimeout: 2_000, reconnectStrategy: false } });
   client.on('error', () => undefined);
   try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
+    await withTimeout(client.connect(), PROBE_TIMEOUT_MS, 'connecting to Redis');
+    const pong = await withTimeout(client.ping(), PROBE_TIMEOUT_MS, 'PING');
+    return pong === 'PONG' ? { ok: true } : { ok: false, answered: true, reason: 'no PONG' };
+  } catch (error) {
+    // An error reply (WRONGPASS, NOAUTH…) will not change by waiting; LOADING (reading its dump) will.
+    const reason = reasonOf(error);
+    return { ok: false, answered: error instanceof ErrorReply && reason !== 'LOADING', reason };
   } finally {
     try {
       client.destroy();
@@ -125,9 +164,61 @@ async function pingRedis(url: string): Promise<boolean> {
   }
 }
 
-/** REDIS_URL if it answers; else a private redis-server (no persistence) on a free port. */
-async function resolveRedis(config: Config): Promise<string> {
-  if (await pingRedis(config.redisUrl)) {
+async function probePostgres(url: string): Promise<Probe> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000, query_timeout: 2_000 });
+  client.on('error', () => undefined);
+  try {
+    await withTimeout(client.connect(), PROBE_TIMEOUT_MS, 'connecting to PostgreSQL');
+    await withTimeout(client.query('select 1'), PROBE_TIMEOUT_MS, 'select 1');
+    return { ok: true };
+  } catch (error) {
+    // A DatabaseError is PostgreSQL's own answer; 57P03 ("starting up") is the one worth waiting for.
+    return { ok: false, answered: error instanceof pg.DatabaseError && error.code !== '57P03', reason: reasonOf(error) };
+  } finally {
+    await withTimeout(client.end(), 1_000).catch(() => undefined);
+  }
+}
+
+/**
+ * Waits (both at once, STORE_WAIT_MS at most) for the stores named in DATABASE_URL and REDIS_URL; an unset
+ * variable is skipped (its default comes later). Each one that never answers gets its own line, then we stop.
+ */
+async function awaitNamedStores(config: Config): Promise<void> {
+  const waits = [
+    config.databaseUrl &&
+      awaitStore('DATABASE_URL', config.databaseUrl, probePostgres, 'the embedded PostgreSQL runs only when DATABASE_URL is unset'),
+    config.redisUrlSet && awaitStore('REDIS_URL', config.redisUrl, probeRedis, 'a private redis-server runs only when REDIS_URL is unset'),
+  ];
+  const failures = (await Promise.allSettled(waits)).flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+  for (const failure of failures.slice(0, -1)) complain(failure.message);
+  if (failures.length > 0) throw failures.at(-1);
+}
+
+async function awaitStore(
+  variable: 'DATABASE_URL' | 'REDIS_URL',
+  url: string,
+  probe: (url: string) => Promise<Probe>,
+  defaultNote: string,
+): Promise<void> {
+  const named = `${variable}=${redactUrl(url)}`;
+  const deadline = Date.now() + STORE_WAIT_MS;
+  let waiting = false;
+  for (;;) {
+    const result = await probe(url);
+    if (result.ok || stopping) return;
+    if (result.answered) throw new StartError(`${named} answers but refuses the connection (${result.reason}). Fix ${variable}.`);
+    if (Date.now() >= deadline) {
+      throw new StartError(`${named} does not answer (${result.reason}) within ${STORE_WAIT_MS / 1000} s. Start it or fix ${variable}; ${defaultNote}.`);
+    }
+    if (!waiting) say(`${named} does not answer (${result.reason}); waiting up to ${STORE_WAIT_MS / 1000} s for it…`);
+    waiting = true;
+    await sleep(1_000);
+  }
+}
+
+/** REDIS_URL unset: a Redis answering at the default address, else a private redis-server (no persistence). */
+async function defaultRedis(config: Config): Promise<string> {
+  if ((await probeRedis(config.redisUrl)).ok) {
     say(`Redis: ${redactUrl(config.redisUrl)} (prefix "${config.redisPrefix}")`);
     return config.redisUrl;
   }
@@ -156,7 +247,7 @@ async function resolveRedis(config: Config): Promise<string> {
   const url = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   while (!failure && Date.now() < deadline) {
-    if (await pingRedis(url)) break;
+    if ((await probeRedis(url)).ok) break;
     await sleep(100);
   }
   if (failure === 'no redis-server' || (!failure && Date.now() >= deadline)) {
@@ -164,7 +255,7 @@ async function resolveRedis(config: Config): Promise<string> {
     child.kill('SIGKILL');
     throw new StartError(
       failure === 'no redis-server'
-        ? `Redis at ${redactUrl(config.redisUrl)} does not answer and no redis-server is installed. Install Redis (e.g. "apt install redis-server" or "brew install redis") and start it, or set REDIS_URL.`
+        ? `REDIS_URL is unset, no Redis answers at ${redactUrl(config.redisUrl)} and no redis-server is installed. Install Redis (e.g. "apt install redis-server" or "brew install redis"), or set REDIS_URL.`
         : `redis-server did not answer on port ${port} within 10 s.`,
     );
   }
@@ -176,7 +267,7 @@ async function resolveRedis(config: Config): Promise<string> {
   child.stdout?.removeListener('data', keep).resume();
   child.stderr?.removeListener('data', keep).resume();
   child.once('exit', (code, signal) => unexpectedExit('redis-server', code, signal));
-  say(`Redis: ${redactUrl(config.redisUrl)} does not answer; started redis-server on port ${port} (data in ${dir})`);
+  say(`Redis: REDIS_URL is unset and none answers at ${redactUrl(config.redisUrl)}; started redis-server on port ${port} (data in ${dir})`);
   return url;
 }
 

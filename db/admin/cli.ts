@@ -1,4 +1,4 @@
-// The admin CLI (CONTRACT §2, §8): tenants, users, memberships and tenant tokens without a UI.
+// The admin CLI (docs/api.md §2, §8): tenants, users, memberships and tenant tokens without a UI.
 // `npm run admin -- <command>`. Every failure is one line on stderr and a non-zero exit, never a stack trace.
 import { parseArgs } from 'node:util';
 import { isRole, ROLES } from '../access/roles.ts';

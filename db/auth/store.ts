@@ -2,6 +2,7 @@ import { sql, type SqlBool } from 'kysely';
 import type { Role } from '../access/roles.ts';
 import { queries } from '../database.ts';
 import type { Orm } from '../orm.ts';
+import type { TenantStore } from '../tenants/store.ts';
 import type { TokenKind } from './entities.ts';
 
 /** A token with its user and, for a user token, every membership of that user. */
@@ -14,14 +15,17 @@ export type TokenRow = {
   tenant_name: string | null;
   email: string | null;
   name: string | null;
-  memberships: { id: string; slug: string; name: string; role: Role }[] | null;
+  memberships: { id: string; slug: string; name: string; role: Role }[];
 };
 
 const valid = sql<SqlBool>`a.revoked_at is null and (a.expires_at is null or a.expires_at > now())`;
 
 /** The one owner of `auth_tokens` SQL. Only token hashes are stored. */
 export class TokenStore {
-  constructor(private readonly orm: Orm) {}
+  constructor(
+    private readonly orm: Orm,
+    private readonly tenants: TenantStore,
+  ) {}
 
   async insert(token: {
     hash: string;
@@ -49,8 +53,8 @@ export class TokenStore {
   }
 
   /**
-   * One query per request: the valid (unrevoked, unexpired) token by hash or id, with its user and, for a user
-   * token, every membership as JSON. Nothing is cached, so a revoked token is refused on its very next use.
+   * One query per request: the valid (unrevoked, unexpired) token by hash or id, with its user and every
+   * membership of that user as JSON (none for tenant tokens). Nothing is cached, so a revoked token is refused on its very next use.
    */
   async resolve(by: { hash: string } | { id: string }): Promise<TokenRow | undefined> {
     const db = queries(this.orm);
@@ -59,11 +63,7 @@ export class TokenStore {
       .leftJoin('tenants as t', 't.id', 'a.tenant_id')
       .leftJoin('users as u', 'u.id', 'a.user_id')
       .select(['a.id', 'a.kind', 'a.user_id', 'a.tenant_id', 't.slug as tenant_slug', 't.name as tenant_name', 'u.email', 'u.name'])
-      .select(
-        sql<TokenRow['memberships']>`case when a.kind = 'user' then coalesce(
-          (select json_agg(json_build_object('id', mt.id, 'slug', mt.slug, 'name', mt.name, 'role', m.role))
-           from memberships m join tenants mt on mt.id = m.tenant_id where m.user_id = a.user_id), '[]'::json) end`.as('memberships'),
-      )
+      .select((eb) => this.tenants.membershipsJsonOf(eb.ref('a.user_id')).as('memberships'))
       .where('hash' in by ? 'a.token_hash' : 'a.id', '=', 'hash' in by ? by.hash : by.id)
       .where(valid)
       .executeTakeFirst();

@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-/** Mirrored runs: event ids applied per run, so a retried report is a no-op (CONTRACT §9). */
+/** Mirrored runs: event ids applied per run, so a retried report is a no-op (docs/api.md §9). */
 export class Migration20261123140000RunEvents extends Migration {
   override name = 'Migration20261123140000RunEvents';
 

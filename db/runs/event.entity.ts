@@ -1,7 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { OperationRun } from './entity.ts';
 
-/** Event ids already applied to a run by an external reporter: a retried event is a no-op. */
+/** Event ids already applied to a run by a mirroring system: a retried event is a no-op. */
 export const RunEventRecord = defineEntity({
   name: 'RunEventRecord',
   tableName: 'run_events',

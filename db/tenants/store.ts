@@ -1,3 +1,5 @@
+import type { Expression } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { queries } from '../database.ts';
 import type { Role } from '../access/roles.ts';
 import type { Orm } from '../orm.ts';
@@ -84,6 +86,17 @@ export class TenantStore {
       .where('m.user_id', '=', userId)
       .orderBy('t.slug')
       .execute();
+  }
+
+  /** Every membership of a user as a JSON array, as a subquery another statement (token resolution) embeds. */
+  membershipsJsonOf(userId: Expression<string | null>) {
+    return jsonArrayFrom(
+      queries(this.orm)
+        .selectFrom('memberships as m')
+        .innerJoin('tenants as mt', 'mt.id', 'm.tenant_id')
+        .select(['mt.id', 'mt.slug', 'mt.name', 'm.role'])
+        .where('m.user_id', '=', userId as Expression<string>),
+    );
   }
 
   /** The id of the user with this email when a member of the tenant. */

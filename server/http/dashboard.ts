@@ -1,4 +1,4 @@
-// The dashboard on the API's own origin and port (CONTRACT §6): the SvelteKit build (adapter-node's
+// The dashboard on the API's own origin and port (docs/api.md §6): the SvelteKit build (adapter-node's
 // handler) mounted after /api. Without a build, the API keeps working and `/` says how to make one.
 import { existsSync } from 'node:fs';
 import path from 'node:path';

@@ -1,4 +1,4 @@
-// The one contract of the live channel (CONTRACT §4), imported by the gateway, the tests, the watch CLI and
+// The one contract of the live channel (docs/api.md §4), imported by the gateway, the tests, the watch CLI and
 // the dashboard. Types only: safe to import from the browser.
 import type { RunUpdateKind } from '../../db/changefeed/messages.ts';
 import type { NotificationView } from '../../db/notifications/view.ts';

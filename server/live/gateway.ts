@@ -41,7 +41,7 @@ function handshakeToken(socket: LiveSocket): string | null {
 }
 
 /**
- * The live channel (CONTRACT §4) on the API's own HTTP server: handshake authentication, tenant rooms
+ * The live channel (docs/api.md §4) on the API's own HTTP server: handshake authentication, tenant rooms
  * behind the access policy, and the Redis relay. HTTP handlers never emit here; they publish.
  */
 export function attachGateway(httpServer: HttpServer, services: Services, metrics: Metrics): Gateway {

@@ -1,6 +1,6 @@
 // Chaos: two gateway processes share PostgreSQL and Redis; the clients watching runs are on gateway A, which
 // is SIGKILLed. The clients reconnect to gateway B and must show the HTTP truth within 1 s of connecting
-// (CONTRACT §4: after any reconnect the client re-synchronises), including runs that ended while they were
+// (docs/api.md §4: after any reconnect the client re-synchronises), including runs that ended while they were
 // away; runs keep completing and no client's final view misses a terminal transition.
 //
 // Failover: Socket.IO clients take one URL, and production puts a load balancer behind it. The test does the

@@ -134,7 +134,7 @@ describe('chaos: Redis restarted while 20 runs are in flight and 50 clients watc
     const answer = await start('after-restart', { items: 2, itemMs: 10 });
     expect(answer.status, JSON.stringify(answer.body?.error)).toBe(202);
     const runId: string = answer.body.run.id;
-    // Runs queued when Redis lost their jobs wait for a worker (CONTRACT §1) — and the worker re-dispatches them.
+    // Runs queued when Redis lost their jobs wait for a worker (docs/api.md §1) — and the worker re-dispatches them.
     const final = await settle(truth, (t) => t.has(runId) && [...t.values()].every((r) => r.status === 'completed') && allViewsEqual(t), 30_000);
     expect(final.get(runId)?.outcome).toBe('succeeded');
     expect(waitingIds.map((id) => final.get(id)?.outcome), 'runs queued at the Redis kill').toEqual(waitingIds.map(() => 'succeeded'));

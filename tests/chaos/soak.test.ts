@@ -170,7 +170,7 @@ describe(`soak: ${RUNS} short runs, ${CLIENTS} live clients, two gateways, two w
     expect(runIds).toHaveLength(RUNS);
     const after = await sampleMemory();
 
-    // The initiator's inbox: one `queued` and one terminal notification per run (CONTRACT §5), all unread.
+    // The initiator's inbox: one `queued` and one terminal notification per run (docs/api.md §5), all unread.
     const inbox = await call(gateways[1]!.baseUrl, 'GET', '/api/notifications?limit=1', { token: operator });
     expect(inbox.status).toBe(200);
     expect(inbox.body.unreadCount).toBe(2 * RUNS);

@@ -1,4 +1,4 @@
-// Chaos: one of two worker processes is SIGKILLed while both run work. CONTRACT §1 (worker loss): a run whose
+// Chaos: one of two worker processes is SIGKILLed while both run work. docs/api.md §1 (worker loss): a run whose
 // worker died does not stay running — here it ends failed/worker_lost within RUN_STALL_TIMEOUT_MS plus one
 // sweep — and the board shows it: the live push, the initiator's notification, the list API and the board
 // row in a real browser. The surviving worker's runs complete as if nothing happened.

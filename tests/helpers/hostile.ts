@@ -20,7 +20,7 @@ export type HostileCase = {
   status: number;
 };
 
-/** The contract's error code for each status (CONTRACT §3). */
+/** The contract's error code for each status (docs/api.md §3). */
 export const ERROR_CODES: Record<number, string> = {
   400: 'validation_failed',
   401: 'unauthorized',

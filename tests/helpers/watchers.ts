@@ -1,6 +1,6 @@
 // Many live clients in child processes, so that hundreds of sockets decoding every run:update do not compete
 // with the test process (which drives the load and checks the results). Each client behaves like the
-// dashboard (CONTRACT §4): it reconnects when its socket drops, subscribes again and re-reads the runs over
+// dashboard (docs/api.md §4): it reconnects when its socket drops, subscribes again and re-reads the runs over
 // HTTP, so a completion it missed while away is recovered — and counted apart from what was pushed. The same
 // file is the child's entry point: the parent forks it and talks to it over IPC.
 import { fork, type ChildProcess } from 'node:child_process';

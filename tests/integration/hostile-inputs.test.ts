@@ -14,7 +14,7 @@ import {
 } from '../helpers/hostile.ts';
 import { createTestEnv, seedTenant, TEST_PASSWORD, type TestEnv } from '../helpers/stack.ts';
 
-// Every route against hostile input (CONTRACT §3): each case gets its exact 4xx in the contract's error shape,
+// Every route against hostile input (docs/api.md §3): each case gets its exact 4xx in the contract's error shape,
 // never a 5xx, a stack trace, SQL or a secret; afterwards nothing was created and nothing was dropped.
 
 const SECRET = 'hunter2-Sup3r-S3cret-Pa55word';

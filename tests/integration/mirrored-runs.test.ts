@@ -10,7 +10,7 @@ import { expectContractError } from '../helpers/hostile.ts';
 import { RecordingClient, refusal } from '../helpers/live.ts';
 import type { Seeded } from '../helpers/stack.ts';
 
-// Mirrored runs (CONTRACT §9): an external system starts a run and reports its life over HTTP with an
+// Mirrored runs (docs/api.md §9): an external system starts a run and reports its life over HTTP with an
 // integration token, through the typed client of clients/report-run.ts. Real PostgreSQL, Redis, HTTP and sockets.
 
 const SECRET = 'hunter2secret';
@@ -237,7 +237,7 @@ describe('mirrored runs', () => {
     for (const { run } of [foreign, unknown, anonymous]) expect(notificationsFor(run.id)).toEqual([]);
     expect(await detail(anonymous.run.id)).toMatchObject({ status: 'completed', outcome: 'failed', failureCount: 0 });
 
-    // A user starts external types as themselves, never on behalf of someone else.
+    // A user starts mirrored types as themselves, never on behalf of someone else.
     const named = await call(baseUrl, 'POST', '/api/tenants/acme/runs', {
       token: operator,
       body: { type: 'demo.external', scope: { key: 'named-by-user' }, initiator: { email: acme.users.owner.email } },
@@ -332,7 +332,7 @@ describe('mirrored runs', () => {
     expect(versions).toEqual(Array.from({ length: 52 }, (_, i) => i + 1));
   });
 
-  it('an integration token reports and starts external runs of its own tenant — nothing else', async () => {
+  it('an integration token reports and starts mirrored runs of its own tenant — nothing else', async () => {
     const token = integration.token;
     const batch = await call(baseUrl, 'POST', '/api/tenants/acme/runs', { token: operator, body: { type: 'demo.batch', scope: { items: 1, key: 'not-external' } } });
     expect(batch.status).toBe(202);
@@ -579,7 +579,7 @@ describe('mirrored runs with a worker', () => {
   it('a queued mirrored run waits for its `started` however long: no worker starts or fails it', async () => {
     const { run } = await client.start({ type: 'demo.external', scope: { key: 'patient' } });
     // A queued run whose job is gone: the worker's re-dispatch (after ~STALL_MS/2) must pick it up and run it.
-    // Its completion shows the worker has looked at every run queued since before it — the external one too.
+    // Its completion shows the worker has looked at every run queued since before it — the mirrored one too.
     const orphan = await system.env.services.lifecycle.start({
       tenant: acme.tenant,
       declaration: demoBatch,

@@ -5,7 +5,7 @@ import { call, ChangefeedRecorder, login, spawnWorker, startApp, type RunningApp
 import { expectError } from '../helpers/instances.ts';
 import { createTestEnv, seedTenant, testPasswordHash, type Seeded, type TestEnv } from '../helpers/stack.ts';
 
-// CONTRACT §5 (and the inbox of §3, the pushes of §4): runs started through HTTP, executed by a real worker
+// docs/api.md §5 (and the inbox of §3, the pushes of §4): runs started through HTTP, executed by a real worker
 // process; completion is awaited on the changefeed. Tests build on each other's inbox, in order.
 
 type Page = { notifications: NotificationView[]; unreadCount: number; nextCursor: string | null };

@@ -59,7 +59,7 @@ describe('run lifecycle through a real worker', () => {
     const started = await start({ items: 2, itemMs: 1, failEvery: 1, failMessage: `cannot reach ${secret}`, key: 'sanitize' });
     await system.feed.completed(started.body.run.id);
     const { body } = await detail(started.body.run.id);
-    // The scope is shown as given (CONTRACT §1); failures, notifications and their pushes are sanitized.
+    // The scope is shown as given (docs/api.md §1); failures, notifications and their pushes are sanitized.
     expect(JSON.stringify(body.run.failures)).not.toContain('hunter2');
     expect(body.run.failures[0]).toMatchObject({ code: 'item_failed', item: 'item-1' });
     expect(body.run.failures[0].message).toContain('db.internal');

@@ -8,7 +8,7 @@ import { RecordingClient, refusal } from '../helpers/live.ts';
 import { issueSession } from '../helpers/sessions.ts';
 import { createTestEnv, seedTenant, testPasswordHash, type TestEnv } from '../helpers/stack.ts';
 
-// CONTRACT §2–4, §9: who may call what. The matrix is every route the app serves (read from its own
+// docs/api.md §2–4, §9: who may call what. The matrix is every route the app serves (read from its own
 // router) × every kind of caller × {own tenant, another tenant, an unknown tenant}, and every socket
 // handler (read from the gateway's registry) × the same callers × tenants. Expected answers come from one
 // small table per route; a served route or handler missing from the tables fails the first test.
@@ -51,7 +51,7 @@ const isUser = (p: Principal) => p === 'nonMember' || ROLE[p] !== undefined;
 // Routes ----------------------------------------------------------------------------------------------------------
 
 /** Ids that exist inside one tenant, so each request addresses something real there. */
-type Target = { runId: string; externalRunId: string; kioskId: string; integrationId: string; notificationId: string };
+type Target = { runId: string; mirroredRunId: string; kioskId: string; integrationId: string; notificationId: string };
 
 type Access =
   /** Anyone; the answer does not depend on the caller. */
@@ -91,7 +91,7 @@ const ROUTES: RouteSpec[] = [
   },
   { route: 'GET /api/tenants/:tenant/operation-types', url: tenantUrl('/operation-types'), access: { members: 'any', kiosk: false, integration: false, ok: 200 } },
   {
-    // An external type: the one kind of run an integration token may start, and members ≥ operator too.
+    // A mirrored type: the one kind of run an integration token may start, and members ≥ operator too.
     route: 'POST /api/tenants/:tenant/runs',
     url: tenantUrl('/runs'),
     body: () => ({ type: 'demo.external', scope: { key: randomUUID() } }),
@@ -130,7 +130,7 @@ const ROUTES: RouteSpec[] = [
   {
     // Reported by the owning system only: no member, not even the owner, reports events. A repeated eventId is a 200.
     route: 'POST /api/tenants/:tenant/runs/:id/events',
-    url: (tenant, t) => `/api/tenants/${tenant}/runs/${t.externalRunId}/events`,
+    url: (tenant, t) => `/api/tenants/${tenant}/runs/${t.mirroredRunId}/events`,
     body: () => ({ kind: 'started', eventId: 'matrix-started' }),
     access: { members: 'none', kiosk: false, integration: true, ok: 200 },
   },
@@ -230,7 +230,7 @@ describe('access matrix: every route and socket handler × every caller × own, 
       tokens[principal] = made.token;
     }
 
-    // Per tenant: a queued run (with its initiator's notification), an external run, spare tokens to revoke.
+    // Per tenant: a queued run (with its initiator's notification), a mirrored run, spare tokens to revoke.
     const globexOperator = await issue(globex.users.operator.id);
     const globexIntegration = (await tenantToken('integration', globex.tenant.id, 'globex service')).token;
     for (const [tenant, seeded, operator, integration] of [
@@ -246,7 +246,7 @@ describe('access matrix: every route and socket handler × every caller × own, 
         .execute<{ id: string }[]>('select id from notifications where run_id = ?', [run.body.run.id]);
       targets[tenant] = {
         runId: run.body.run.id,
-        externalRunId: external.body.run.id,
+        mirroredRunId: external.body.run.id,
         kioskId: (await tenantToken('kiosk', seeded.tenant.id, 'spare wall')).id,
         integrationId: (await tenantToken('integration', seeded.tenant.id, 'spare service')).id,
         notificationId: notification!.id,
@@ -411,7 +411,7 @@ describe('access matrix: every route and socket handler × every caller × own, 
     for (const principal of ['readonly', 'operator', 'manager', 'integration'] as const) {
       expectError(await call(app.baseUrl, 'POST', `/api/tenants/${OWN}/runs`, { token: tokens[principal], body: purge }), 403, 'forbidden', `${principal} starts runs.purge`);
     }
-    // Integration tokens start external types only (CONTRACT §9).
+    // Integration tokens start mirrored types only (docs/api.md §9).
     const batch = { type: 'demo.batch', scope: { items: 1, key: 'integration' } };
     expectError(await call(app.baseUrl, 'POST', `/api/tenants/${OWN}/runs`, { token: tokens.integration, body: batch }), 403, 'forbidden', 'integration starts demo.batch');
     expect(await footprint()).toEqual(before);

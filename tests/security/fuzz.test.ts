@@ -73,7 +73,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
   let system: System;
   let base: string;
   const tokens = { owner: '', operator: '', readonly: '', integration: '' };
-  const ids = { seedRun: '', globexRun: '', externalRuns: [] as string[] };
+  const ids = { seedRun: '', globexRun: '', mirroredRuns: [] as string[] };
   let secrets: string[] = [];
   const created = { runs: 0, notifications: 0, kioskTokens: 0, integrationTokens: 0 };
   let before: Record<string, number> = {};
@@ -117,7 +117,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
     for (const key of ['a', 'b', 'c', 'd', 'e']) {
       const external = await call(base, 'POST', `${T}/runs`, { token: tokens.integration, body: { type: 'demo.external', scope: { key } } });
       expect(external.status).toBe(202);
-      ids.externalRuns.push(external.body.run.id);
+      ids.mirroredRuns.push(external.body.run.id);
     }
     const seed = await call(base, 'POST', `${T}/runs`, { token: tokens.operator, body: { type: 'demo.batch', scope: { key: 'seed', items: 1 } } });
     expect(seed.status).toBe(202);
@@ -204,7 +204,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
     });
   });
 
-  it('POST /api/tenants/:t/runs with an integration token (external types only; initiator by email)', async () => {
+  it('POST /api/tenants/:t/runs with an integration token (mirrored types only; initiator by email)', async () => {
     const body = shaped({
       type: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('demo.external', 'demo.batch', 'runs.purge') }, { weight: 1, arbitrary: hostileString }),
       scope: fc.oneof(shaped({ key: fc.oneof(hostileString, fc.string({ maxLength: 30 })) }), fc.anything({ maxDepth: 2 })),
@@ -262,9 +262,9 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
   });
 
   it('GET /api/tenants/:t/runs/:id', async () => {
-    await property('GET /api/tenants/:t/runs/:id', 60, [pathSegment([ids.seedRun, ids.globexRun, ...ids.externalRuns])], async (id) => {
+    await property('GET /api/tenants/:t/runs/:id', 60, [pathSegment([ids.seedRun, ids.globexRun, ...ids.mirroredRuns])], async (id) => {
       const decoded = decodedSegment(id);
-      const own = [ids.seedRun, ...ids.externalRuns];
+      const own = [ids.seedRun, ...ids.mirroredRuns];
       const expected = decoded === null ? [400] : own.includes(decoded.toLowerCase()) ? [200] : [404];
       await send('GET', `${T}/runs/${id}`, tokens.owner, {}, expected);
     });
@@ -331,7 +331,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
       abort: fc.boolean(),
     });
     const runIds = fc.oneof(
-      { weight: 4, arbitrary: fc.constantFrom(...ids.externalRuns) },
+      { weight: 4, arbitrary: fc.constantFrom(...ids.mirroredRuns) },
       { weight: 1, arbitrary: fc.constantFrom(ids.seedRun, ids.globexRun) },
       { weight: 2, arbitrary: pathSegment([]) },
     );
@@ -345,7 +345,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
       else if (read.kind === 'malformed' || decoded === null) expected = [400];
       else if (!uuid) expected = [404];
       else if (!eventValid(read.value)) expected = [400];
-      else if (ids.externalRuns.includes(decoded.toLowerCase())) expected = [200, 409];
+      else if (ids.mirroredRuns.includes(decoded.toLowerCase())) expected = [200, 409];
       else if (decoded.toLowerCase() === ids.seedRun) expected = [409];
       else expected = [404];
       await send('POST', `${T}/runs/${id}/events`, tokens.integration, request, expected);
@@ -554,7 +554,7 @@ function labelOk(label: string): boolean {
   return lengthIn(label.trim(), 1, 200);
 }
 
-/** What POST /runs answers an operator of the tenant (CONTRACT §2, §3, §7; parse → catalog → role → scope). */
+/** What POST /runs answers an operator of the tenant (docs/api.md §2, §3, §7; parse → catalog → role → scope). */
 function startExpectation(body: unknown): number[] {
   if (!isObject(body) || !onlyKeys(body, ['type', 'scope', 'initiator'])) return [400];
   if (!lengthIn(body.type, 1, 100)) return [400];
@@ -572,7 +572,7 @@ function startExpectation(body: unknown): number[] {
   return allTextSafe(scope) && valid(scope) ? [200, 202] : [400];
 }
 
-/** What POST /runs answers the tenant's integration token (CONTRACT §9). */
+/** What POST /runs answers the tenant's integration token (docs/api.md §9). */
 function integrationStartExpectation(body: unknown): number[] {
   if (!isObject(body) || !onlyKeys(body, ['type', 'scope', 'initiator'])) return [400];
   if (!lengthIn(body.type, 1, 100)) return [400];
@@ -598,7 +598,7 @@ function demoBatchValid(scope: unknown): boolean {
   );
 }
 
-/** CONTRACT §9 event bodies: `started` · `progress` (counts 0–10 000 000, ≤ 1 000 failures) · `completed`. */
+/** docs/api.md §9 event bodies: `started` · `progress` (counts 0–10 000 000, ≤ 1 000 failures) · `completed`. */
 function eventValid(body: unknown): boolean {
   if (!isObject(body)) return false;
   const eventIdOk = !('eventId' in body) || safeOfLength(body.eventId, 1, 200);

@@ -1,4 +1,4 @@
-// The failure sanitizer end to end (CONTRACT §1 "Sanitized failures", §9): every secret of the shared corpus
+// The failure sanitizer end to end (docs/api.md §1 "Sanitized failures", §9): every secret of the shared corpus
 // goes in where users and workers put text — a demo.batch `failMessage` (worker item failures and aborts) and
 // a mirrored run's reported failures (message and item) — through a real gateway process and a real worker
 // process logging at `trace`. Then no secret (nor any 8-character piece of one) may be found in the database,
@@ -166,7 +166,7 @@ describe('sanitizer end to end: secrets in failure text never reach storage, liv
     expect(tables.notifications.length).toBeGreaterThan(1_000);
     expect(Object.entries(tables).flatMap(([table, text]) => leaksIn(text, table))).toEqual([]);
 
-    // The scope is the caller's input, shown as given (CONTRACT §1): here is where the secrets did go in.
+    // The scope is the caller's input, shown as given (docs/api.md §1): here is where the secrets did go in.
     const scopes = await em.execute<{ scope: { failMessage?: string } }[]>(`select scope from operation_runs where type = 'demo.batch'`);
     const given = new Set(scopes.map((r) => r.scope.failMessage));
     expect(CASES.every((c) => given.has(c.message))).toBe(true);

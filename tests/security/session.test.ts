@@ -18,7 +18,7 @@ import {
   type TestEnv,
 } from '../helpers/stack.ts';
 
-// Session security (CONTRACT §3, §4, §8): login and its answer, the session cookie's attributes, logout,
+// Session security (docs/api.md §3, §4, §8): login and its answer, the session cookie's attributes, logout,
 // CSRF defence for cookie sessions, the live channel's Origin allowlist, the failed-login limit across two
 // servers, credentials at rest, and unknown-user vs wrong-password logins, over real HTTP and sockets.
 

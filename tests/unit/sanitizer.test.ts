@@ -7,6 +7,7 @@ import {
   sanitizeItem,
   sanitizeMessage,
 } from '../../db/sanitize/sanitizer.ts';
+import { BARE_AUTH_RULES, GENERIC_RULES, PATH_RULES, SECRET_RULES } from '../../db/sanitize/rules.ts';
 import { JWT, leakWindows, SECRET_CORPUS as CORPUS, type SecretCase } from '../helpers/secret-corpus.ts';
 
 function expectNoLeak(output: string, c: SecretCase): void {
@@ -336,5 +337,21 @@ describe('sanitizeError', () => {
     const failure = sanitizeError(error);
     expect(failure.message).toBe('login to postgres://[redacted]@db:5432/runboard failed');
     expect(failure.message).not.toContain('at ');
+  });
+});
+
+describe('rule table', () => {
+  const all = [...SECRET_RULES, ...BARE_AUTH_RULES, ...GENERIC_RULES, ...PATH_RULES];
+
+  it('names each rule once, and every pattern is global (the engine replaces with String.prototype.replace)', () => {
+    expect(new Set(all.map((rule) => rule.name)).size).toBe(all.length);
+    for (const rule of all) expect(rule.pattern.flags, rule.name).toContain('g');
+  });
+
+  it('is what the engine applies: a value of each shape comes out redacted', () => {
+    expect(sanitizeMessage('key AKIAIOSFODNN7EXAMPLE used')).toBe('key [redacted:aws_key] used');
+    expect(sanitizeMessage('auth with bearer abcDEF123456ghiJKL done')).toBe('auth with bearer [redacted] done');
+    expect(sanitizeMessage('digest 0123456789abcdef0123456789abcdef0 mismatch')).toBe('digest [redacted:hex] mismatch');
+    expect(sanitizeMessage('cannot open /home/alice/app/config.yml')).toBe('cannot open [path]');
   });
 });

@@ -10,7 +10,7 @@ type DemoBatchScope = {
   abort?: boolean;
 };
 
-/** Synthetic items whose outcome the caller controls (CONTRACT §7). */
+/** Synthetic items whose outcome the caller controls (docs/api.md §7). */
 export const demoBatch: OperationHandler<DemoBatchScope> = async (ctx) => {
   const { items, itemMs, failEvery, failCode, failMessage, abort } = ctx.scope;
   ctx.setTotal(items);

@@ -23,7 +23,7 @@ export function tenantRoutes(services: Services, metrics: Metrics): Router {
   });
 
   router.post('/runs', async (req, res) => {
-    // Readonly members and kiosks start nothing (CONTRACT §2): refused before any input is read.
+    // Readonly members and kiosks start nothing (docs/api.md §2): refused before any input is read.
     tenantAccess(req, 'start');
     const body = parse(startBody, req.body);
     try {

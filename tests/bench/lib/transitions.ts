@@ -8,7 +8,7 @@ import type { Services } from '../../../db/services.ts';
 import { wallClock } from './client-swarm.ts';
 import { summarize, type Summary } from './stats.ts';
 
-/** A worker persists progress at most every ~250 ms per run (CONTRACT §4): that is one lane's pace. */
+/** A worker persists progress at most every ~250 ms per run (docs/api.md §4): that is one lane's pace. */
 const LANE_HZ = 4;
 /** Transactions in flight at once: enough for two cores, and few connections of the shared PostgreSQL. */
 const CONCURRENCY = 8;
