@@ -121,7 +121,7 @@ export class RunStore {
             status: 'queued',
             outcome: 'pending',
             identity_hash: run.identityHash,
-            scope: JSON.stringify(run.scope) as unknown as Record<string, unknown>,
+            scope: run.scope,
             initiator_id: run.initiatorId,
             created_at: clockTimestamp,
             updated_at: clockTimestamp,
