@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import adapter from '@sveltejs/adapter-node';
 import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig } from 'vite';
+import { LIVE_PATH } from '../server/live/events.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 /** `npm run dev:dashboard` proxies the API and the live channel to a running server (`npm run demo`). */
@@ -57,7 +58,7 @@ export default defineConfig({
   server: {
     proxy: {
       '/api': apiTarget,
-      '/socket.io': { target: apiTarget, ws: true },
+      [LIVE_PATH]: { target: apiTarget, ws: true },
     },
   },
 });

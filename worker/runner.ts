@@ -11,6 +11,8 @@ export type FailureInput = { code: string; message?: string; item?: string };
 /** What a handler sees: its run and scope, and ways to report items. Persistence is the runner's job. */
 export type RunContext<Scope = Record<string, unknown>> = {
   run: RunView;
+  /** The run's tenant (its id for queries, its slug for links). */
+  tenant: { id: string; slug: string };
   scope: Scope;
   /** Aborted when the worker is shutting down; long handlers should stop early. */
   signal: AbortSignal;
@@ -51,9 +53,10 @@ export class Runner {
   async process(runId: string, type?: string): Promise<void> {
     // A mirrored run is reported by the system that does the work; a job for one is never ours to start.
     if (type !== undefined && this.deps.isMirrored?.(type)) return;
-    const run = await this.lifecycle.markStarted(runId);
+    const started = await this.lifecycle.markStarted(runId);
     // Not queued any more: a redelivered job of a run that is running elsewhere or already ended.
-    if (!run) return;
+    if (!started) return;
+    const { run, tenant } = started;
     const handler = this.handlers.get(run.type);
     const controller = new AbortController();
     this.#active.set(runId, controller);
@@ -86,6 +89,7 @@ export class Runner {
       if (!handler) throw Object.assign(new Error(`No handler for operation type ${run.type}.`), { code: 'unknown_operation' });
       await handler({
         run,
+        tenant,
         scope: run.scope,
         signal: controller.signal,
         setTotal: (total) => pending.setTotal(total),

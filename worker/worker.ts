@@ -1,6 +1,6 @@
 import type { Services } from '../db/services.ts';
 import { enqueueRun, STALL_INTERVAL_MS } from '../db/queue.ts';
-import { handlersFor } from './operations/index.ts';
+import { driversFor, handlersFor } from './operations/index.ts';
 import { Runner } from './runner.ts';
 import { SCHEDULE_CHECK_MS, startDailyPurges } from './schedule.ts';
 
@@ -23,8 +23,12 @@ export function startWorker(services: Services): Worker {
   // The types this worker runs: every catalog type that is not mirrored (those run elsewhere).
   const workerTypes = services.catalog.all().filter((d) => !d.mirrored).map((d) => d.type);
 
+  const drivers = driversFor(services);
+  const shutdown = new AbortController();
   queue.process(config.workerConcurrency, async (job) => {
-    await runner.process(job.data.runId, job.data.type);
+    const driver = drivers.get(job.data.type);
+    if (driver) await driver(job.data.runId, shutdown.signal);
+    else await runner.process(job.data.runId, job.data.type);
   });
   // bee-queue only notices jobs of dead workers (re-queueing them) when asked to look.
   void queue.checkStalledJobs(STALL_INTERVAL_MS).catch(() => undefined);
@@ -61,7 +65,10 @@ export function startWorker(services: Services): Worker {
       clearInterval(redispatcher);
       clearInterval(scheduler);
       clearTimeout(firstSchedule);
-      const abortLater = setTimeout(() => runner.abortAll(), SHUTDOWN_GRACE_MS);
+      const abortLater = setTimeout(() => {
+        runner.abortAll();
+        shutdown.abort();
+      }, SHUTDOWN_GRACE_MS);
       await queue.close(SHUTDOWN_GRACE_MS * 2).catch(() => undefined);
       clearTimeout(abortLater);
     },

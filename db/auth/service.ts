@@ -1,5 +1,4 @@
 import type { Actor, TenantRef } from '../access/actor.ts';
-import type { Role } from '../access/roles.ts';
 import type { Changefeed } from '../changefeed/publisher.ts';
 import { notFound } from '../errors.ts';
 import { normalizeEmail } from '../tenants/service.ts';
@@ -9,8 +8,9 @@ import type { TokenRow, TokenStore } from './store.ts';
 import { DUMMY_HASH, verifyPassword } from './passwords.ts';
 import { hashToken, looksLikeToken, newToken } from './tokens.ts';
 
-export type MembershipView = { tenant: { slug: string; name: string }; role: Role };
-export type UserView = { id: string; email: string; name: string };
+import type { MembershipView, UserView } from './view.ts';
+
+export type { MembershipView, UserView };
 export type LoginResult = { token: string; user: UserView; memberships: MembershipView[]; expiresAt: Date };
 
 /** Sessions, kiosk and integration tokens: issue, resolve to an actor, revoke. */

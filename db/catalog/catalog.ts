@@ -1,20 +1,9 @@
 import { roleAtLeast, type Role } from '../access/roles.ts';
 import { demoBatch, demoExternal, runsPurge } from './operations.ts';
-import { scopeSchemaOf, type AnyOperationDeclaration, type JsonSchema, type StartNote } from './types.ts';
+import { scopeSchemaOf, type AnyOperationDeclaration } from './types.ts';
+import type { OperationTypeView } from './view.ts';
 
-/** An operation type as a member sees it (`GET …/operation-types`). */
-export type OperationTypeView = {
-  type: string;
-  label: string;
-  description: string;
-  minRole: Role;
-  /** Carried out by another system that reports the run's life (docs/api.md §9): nothing is queued here. */
-  mirrored: boolean;
-  canStart: boolean;
-  /** JSON Schema (2020-12) of the scope, derived from the type's own validator: start forms are built from it. */
-  scopeSchema: JsonSchema;
-  startNote?: StartNote;
-};
+export type { OperationTypeView };
 
 /** The operation types this install offers. Demo types only when RUNBOARD_DEMO_OPERATIONS is on. */
 export class Catalog {
@@ -38,7 +27,7 @@ export class Catalog {
     return [...this.#byType.values()];
   }
 
-  view(declaration: AnyOperationDeclaration, role: Role): OperationTypeView {
+  view(declaration: AnyOperationDeclaration, role: Role, tenant?: string): OperationTypeView {
     return {
       type: declaration.type,
       label: declaration.label,
@@ -47,7 +36,11 @@ export class Catalog {
       mirrored: declaration.mirrored === true,
       canStart: roleAtLeast(role, declaration.minRole),
       scopeSchema: scopeSchemaOf(declaration),
+      owned: declaration.ownedBy !== undefined,
       ...(declaration.startNote ? { startNote: declaration.startNote } : {}),
+      ...(declaration.startSurface && tenant
+        ? { startSurface: { label: declaration.startSurface.label, url: declaration.startSurface.path(tenant) } }
+        : {}),
     };
   }
 

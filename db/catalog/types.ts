@@ -25,10 +25,18 @@ export type OperationDeclaration<Scope extends Record<string, unknown> = Record<
   scope: z.ZodType<Scope>;
   /** Scope keys that form the identity; 'all' means the whole (parsed) scope. */
   identity: readonly (keyof Scope & string)[] | 'all';
-  related: (scope: Scope, tenant: string) => RelatedLink[];
+  /** Links to what the run acted on (dashboard paths), from its scope; `run` is the run's own id. */
+  related: (scope: Scope, run: { tenant: string; runId: string }) => RelatedLink[];
   /** Carried out by another system, which reports the run's life through the events API: nothing is enqueued. */
   mirrored?: boolean;
   startNote?: StartNote;
+  /**
+   * The module whose records own this type's runs (a restore owns its `restore.execute` run): only that module
+   * starts it, never `POST …/runs`. Its start surface is the module's own page.
+   */
+  ownedBy?: string;
+  /** Where a person starts this type in the dashboard, when that is a feature page rather than a Start dialog. */
+  startSurface?: { label: string; path: (tenant: string) => string };
 };
 
 // Declarations are stored type-erased in the catalog; each one's own functions only ever see its parsed scope.

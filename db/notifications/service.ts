@@ -2,9 +2,10 @@ import type { Changefeed } from '../changefeed/publisher.ts';
 import type { Tx } from '../database.ts';
 import { queuedText } from './messages.ts';
 import type { NotificationStore, NotificationText, QueuedNotification } from './store.ts';
-import { toNotificationView, type NotificationView } from './view.ts';
+import { toNotificationView, type NotificationPage, type NotificationView } from './view.ts';
 
-export type NotificationPage = { notifications: NotificationView[]; unreadCount: number; nextCursor: string | null };
+export type { NotificationPage };
+
 
 /**
  * The in-app inbox: the one writer of notifications and of their live pushes (`notification:new`,

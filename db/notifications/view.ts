@@ -13,6 +13,9 @@ export type NotificationView = {
   readAt: string | null;
 };
 
+/** A page of a user's inbox. */
+export type NotificationPage = { notifications: NotificationView[]; unreadCount: number; nextCursor: string | null };
+
 const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
 
 export function toNotificationView(row: NotificationRow): NotificationView {

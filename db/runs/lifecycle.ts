@@ -26,6 +26,9 @@ export type StartInput = {
 
 export type StartResult = { run: RunView; reused: boolean };
 
+/** A run a worker has just started, with the tenant's id for the handler's queries. */
+export type StartedRun = { run: RunView; tenant: { id: string; slug: string } };
+
 /** Increments reported by a worker or a mirroring system; failures are sanitized here, before any write. */
 export type ProgressDelta = {
   total?: number;
@@ -44,7 +47,7 @@ export type CompleteInput = ProgressDelta & {
 
 /** What a transition did: applied (one persisted change), or why nothing changed. */
 export type TransitionResult =
-  | { outcome: 'applied'; run: RunView }
+  | { outcome: 'applied'; run: RunView; tenantId: string }
   | { outcome: 'missing' }
   | { outcome: 'refused'; status: RunStatus }
   | { outcome: 'duplicate' };
@@ -108,8 +111,9 @@ export class RunLifecycle {
   }
 
   /** queued → running. Null when the run is no longer queued (already started elsewhere, or completed). */
-  async markStarted(runId: string): Promise<RunView | null> {
-    return viewOf(await this.transition(runId, STARTED));
+  async markStarted(runId: string): Promise<StartedRun | null> {
+    const result = await this.transition(runId, STARTED);
+    return result.outcome === 'applied' ? { run: result.run, tenant: { id: result.tenantId, slug: result.run.tenant } } : null;
   }
 
   /** Adds progress to a running run (one persisted change). Null when the run is not running. */
@@ -196,7 +200,7 @@ export class RunLifecycle {
     if (result.outcome !== 'applied') return result;
     const run = toRunView(result.row, this.catalog);
     await this.publish(spec.kind, run, result.notification, result.row.initiator_id);
-    return { outcome: 'applied', run };
+    return { outcome: 'applied', run, tenantId: result.row.tenant_id };
   }
 
   /**

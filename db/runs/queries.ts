@@ -1,12 +1,11 @@
 import type { Catalog } from '../catalog/catalog.ts';
-import { RUN_BUCKETS, type RunBucket, type StatsWindow } from './model.ts';
+import { RUN_BUCKETS, type StatsWindow } from './model.ts';
 import type { RunFilters, RunStore } from './store.ts';
-import { toRunView, type RunView } from './view.ts';
+import { toRunView, type BucketCounts, type RunStats, type RunView } from './view.ts';
 
 export type { RunFilters };
 
-type BucketCounts = Record<RunBucket, number>;
-export type RunStats = { window: StatsWindow; buckets: BucketCounts; types: { type: string; buckets: BucketCounts }[] };
+export type { RunStats };
 
 const emptyBuckets = (): BucketCounts => Object.fromEntries(RUN_BUCKETS.map((b) => [b, 0])) as BucketCounts;
 

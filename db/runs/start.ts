@@ -1,5 +1,5 @@
 import type BeeQueue from 'bee-queue';
-import type { Caller } from '../access/actor.ts';
+import type { Caller, TenantRef } from '../access/actor.ts';
 import { requireTenantAccess } from '../access/policy.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { AppError, forbidden, validationFailed } from '../errors.ts';
@@ -8,14 +8,19 @@ import type { TenantService } from '../tenants/service.ts';
 import { enqueueRun, type RunJob } from '../queue.ts';
 import { inspectInput, issueDetails } from '../validation.ts';
 import type { RunLifecycle } from './lifecycle.ts';
-import { runUrl, type RunView } from './view.ts';
+import { runUrl, type RunView, type StartAnswer } from './view.ts';
 
 /** `initiator` may be given by integration tokens only: the member on whose behalf the work runs. */
 export type StartRequest = { type: string; scope: unknown; initiator?: { email: string } };
-/** 202 with `reused: false`, 200 with `reused: true`; `url` is the dashboard's run page. */
-export type StartAnswer = { run: RunView; reused: boolean; url: string };
+export type { StartAnswer };
 
 const INVALID_SCOPE = 'The scope is not valid for this operation type.';
+
+/**
+ * Completes or checks a parsed scope against the database before the run exists, e.g. `drift.generate`
+ * choosing its two snapshots. May throw an AppError (a 4xx), in which case nothing is created.
+ */
+export type ScopePreparer = (tenant: TenantRef, scope: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
 /** 503 carrying the run that could not be dispatched (docs/api.md §1, dispatch safety). */
 export class DispatchFailedError extends AppError {
@@ -37,11 +42,26 @@ export class RunStarter {
     private readonly logger: Logger,
   ) {}
 
-  async start(actor: Caller, tenantSlug: string, request: StartRequest): Promise<StartAnswer> {
+  readonly #preparers = new Map<string, ScopePreparer>();
+
+  /** Registers the preparer of a type's scope (one per type; the module that owns the type's records). */
+  prepare(type: string, preparer: ScopePreparer): void {
+    if (this.#preparers.has(type)) throw new Error(`${type} already has a scope preparer`);
+    this.#preparers.set(type, preparer);
+  }
+
+  /**
+   * `options.owner`: the module starting a type it owns (`ownedBy`), e.g. a restore's preview starting its
+   * `restore.execute` run; such types are refused to everyone else, so their records cannot be bypassed.
+   */
+  async start(actor: Caller, tenantSlug: string, request: StartRequest, options: { owner?: string } = {}): Promise<StartAnswer> {
     const declaration = this.catalog.get(request.type);
     // Access first, so callers who may start nothing learn nothing about the catalog.
     const access = requireTenantAccess(actor, tenantSlug, 'start');
     if (!declaration) throw validationFailed([{ path: 'type', message: 'Unknown operation type.' }]);
+    if (declaration.ownedBy !== undefined && declaration.ownedBy !== options.owner) {
+      throw new AppError(409, 'started_elsewhere', `${declaration.label} runs are started from their own page (${declaration.ownedBy}), not through this endpoint.`);
+    }
     if (actor.kind === 'integration') {
       if (!declaration.mirrored) throw forbidden('Integration tokens may start mirrored operation types only.');
     } else if (actor.kind !== 'system') {
@@ -62,12 +82,14 @@ export class RunStarter {
     }
     const parsed = declaration.scope.safeParse(scope);
     if (!parsed.success) throw validationFailed(issueDetails(parsed.error, 'scope'), INVALID_SCOPE);
+    const preparer = this.#preparers.get(declaration.type);
+    const prepared = preparer ? await preparer(access.tenant, parsed.data) : parsed.data;
     const initiatorId =
       actor.kind === 'user' ? actor.user.id : request.initiator ? await this.tenants.memberId(access.tenant.id, request.initiator.email) : null;
     const { run, reused } = await this.lifecycle.start({
       tenant: access.tenant,
       declaration,
-      scope: parsed.data,
+      scope: prepared,
       initiatorId,
     });
     const url = runUrl(tenantSlug, run.id);

@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/catalog.ts';
 import type { RelatedLink } from '../catalog/types.ts';
-import { bucketOf, type RunBucket, type RunCounts, type RunFailure, type RunOutcome, type RunStatus } from './model.ts';
+import { bucketOf, type RunBucket, type RunCounts, type RunFailure, type RunOutcome, type RunStatus, type StatsWindow } from './model.ts';
 import type { RunRow } from './store.ts';
 
 /** The run on the wire (HTTP and live channel). `failures` only where the full detail is asked for. */
@@ -25,6 +25,13 @@ export type RunView = {
   version: number;
   related: RelatedLink[];
 };
+
+/** A start's answer: 202 with `reused: false`, 200 with `reused: true`; `url` is the dashboard's run page. */
+export type StartAnswer = { run: RunView; reused: boolean; url: string };
+
+export type BucketCounts = Record<RunBucket, number>;
+/** Runs of a window per bucket and per type. */
+export type RunStats = { window: StatsWindow; buckets: BucketCounts; types: { type: string; buckets: BucketCounts }[] };
 
 const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
 const isoOrNull = (value: Date | string | null): string | null => (value === null ? null : iso(value));
@@ -69,7 +76,7 @@ export function summaryOf(run: RunView): Omit<RunView, 'failures'> {
 function relatedLinks(row: RunRow, catalog: Catalog): RelatedLink[] {
   const declaration = catalog.get(row.type);
   try {
-    return declaration ? declaration.related(row.scope, row.tenant_slug) : [];
+    return declaration ? declaration.related(row.scope, { tenant: row.tenant_slug, runId: row.id }) : [];
   } catch {
     return [];
   }

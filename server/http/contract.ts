@@ -3,14 +3,11 @@
 // the mirrored-runs client and the tests all import from here; nothing re-declares these shapes.
 import { z } from 'zod';
 import type { Role } from '../../db/access/roles.ts';
-import type { LoginResult, MembershipView, UserView } from '../../db/auth/service.ts';
-import type { OperationTypeView } from '../../db/catalog/catalog.ts';
-import type { NotificationPage } from '../../db/notifications/service.ts';
-import type { NotificationView } from '../../db/notifications/view.ts';
+import type { MembershipView, UserView } from '../../db/auth/view.ts';
+import type { OperationTypeView } from '../../db/catalog/view.ts';
+import type { NotificationPage, NotificationView } from '../../db/notifications/view.ts';
 import { MAX_LIST_LIMIT, RUN_BUCKETS, STATS_WINDOWS, type RunBucket, type StatsWindow } from '../../db/runs/model.ts';
-import type { RunStats } from '../../db/runs/queries.ts';
-import type { StartAnswer } from '../../db/runs/start.ts';
-import type { RunView } from '../../db/runs/view.ts';
+import type { RunStats, RunView, StartAnswer } from '../../db/runs/view.ts';
 import { isoDate, safeString } from '../../db/validation.ts';
 
 // Shapes owned by the services that build them, named here for the wire.
@@ -39,7 +36,7 @@ export type Membership = MembershipView;
 /** `GET /api/me` */
 export type Me = { user: User; memberships: Membership[] };
 /** `POST /api/auth/login` (the session cookie is set as well) */
-export type LoginAnswer = Omit<LoginResult, 'expiresAt'>;
+export type LoginAnswer = Me & { token: string };
 
 // ── Operation types and runs ─────────────────────────────────────────────────────────────────────────────
 

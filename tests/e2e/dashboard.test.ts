@@ -1,7 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, login, startSystem, type System } from '../helpers/app.ts';
-import { launchBrowser, newPage, signIn } from '../helpers/browser.ts';
+import { audit, describeViolations } from '../helpers/axe.ts';
+import { launchBrowser, LiveGate, newPage, signIn } from '../helpers/browser.ts';
 import { TEST_PASSWORD } from '../helpers/stack.ts';
 
 // The dashboard as people use it: Debian's Chromium against the real server, worker, PostgreSQL and Redis.
@@ -139,6 +140,68 @@ describe('dashboard in a real browser', () => {
     }
   });
 
+  it('a page’s first connection says "Connecting", with no alarm; only a connection that was up and then lost raises one', async () => {
+    // The shell's header while the first handshake is held back: neutral, and the data's age is no warning.
+    {
+      const { context, page } = await newPage(browser);
+      try {
+        const gate = await LiveGate.on(context);
+        await signIn(page, base, email('acme', 'operator'), TEST_PASSWORD, '/t/acme/operations');
+        const status = page.getByRole('banner').getByRole('status');
+        await status.getByText('Connecting', { exact: true }).waitFor();
+        await page.getByText(/Connecting to live updates · data as of/).waitFor();
+        expect(await status.innerText()).not.toMatch(/Reconnecting|Offline|Retry/);
+        expect(await page.getByText(/Not live|Connection lost/).count()).toBe(0);
+        gate.release();
+        await status.filter({ hasText: /^\s*Live/ }).waitFor();
+        await gate.cut();
+        await status.getByText('Reconnecting', { exact: true }).waitFor();
+        await page.getByText(/Not live — data as of/).waitFor();
+        gate.release();
+        await status.filter({ hasText: /^\s*Live/ }).waitFor({ timeout: 15_000 });
+      } finally {
+        await context.close();
+      }
+    }
+
+    // The wall: no banner however long the first handshake takes; the loud one once a live connection is lost.
+    const manager = await login(base, email('acme', 'manager'));
+    const kiosk = await call(base, 'POST', '/api/tenants/acme/kiosk-tokens', { token: manager, body: { label: 'e2e first connect' } });
+    const { context, page } = await newPage(browser, { viewport: { width: 1920, height: 1080 } });
+    try {
+      const gate = await LiveGate.on(context);
+      await page.clock.install();
+      await page.goto(`${base}/t/acme/wall?kiosk=${kiosk.body.token}`);
+      await page.getByRole('heading', { name: /Running now/ }).waitFor();
+      const state = page.getByRole('banner').getByRole('status');
+      await expect.poll(() => state.innerText()).toBe('Connecting');
+      const alarm = page.getByRole('alert');
+      /** Moves the page's clock on and waits until the wall has drawn that moment. */
+      const later = async (ms: number) => {
+        const shown = page.getByRole('banner').locator('time');
+        const before = Date.parse((await shown.getAttribute('datetime'))!);
+        await page.clock.fastForward(ms);
+        await expect.poll(async () => Date.parse((await shown.getAttribute('datetime'))!) - before).toBeGreaterThanOrEqual(ms);
+      };
+      // Past the 5 s after which a lost connection raises the banner: the first one is still just connecting.
+      await later(7_000);
+      expect(await state.innerText()).toBe('Connecting');
+      expect(await alarm.count()).toBe(0);
+
+      gate.release();
+      await expect.poll(() => state.innerText()).toBe('Live');
+      await gate.cut();
+      await expect.poll(() => state.innerText()).toBe('Reconnecting');
+      await later(7_000);
+      await alarm.filter({ hasText: /LIVE UPDATES LOST/ }).waitFor();
+      gate.release();
+      await alarm.waitFor({ state: 'detached', timeout: 20_000 });
+      expect(await state.innerText()).toBe('Live');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('a member of another tenant sees none of this tenant’s runs', async () => {
     const token = await login(base, email('acme', 'operator'));
     const started = await start(token, { items: 1, itemMs: 1, key: 'private' });
@@ -261,4 +324,72 @@ describe('dashboard in a real browser', () => {
       await context.close();
     }
   });
+
+  it('every page passes axe-core’s WCAG 2 A and AA rules, with runs of every outcome, one running, open dialogs and panels, and a lost connection', async () => {
+    const token = await login(base, email('acme', 'operator'));
+    const finished = await Promise.all([
+      start(token, { items: 4, abort: true, key: 'a11y-failed' }),
+      start(token, { items: 6, itemMs: 1, failEvery: 2, failCode: 'quota_exceeded', failMessage: 'Quota exceeded.', key: 'a11y-partial' }),
+      start(token, { items: 3, itemMs: 1, key: 'a11y-succeeded' }),
+    ]);
+    await Promise.all(finished.map((r) => system.feed.completed(r.body.run.id)));
+    const running = await start(token, { items: 300, itemMs: 50, failEvery: 7, key: 'a11y-running' });
+    const runningId: string = running.body.run.id;
+    await system.feed.until(() => system.feed.forRun(runningId).some((c) => c.kind === 'progress'), 20_000, 'progress of the running run');
+
+    const found: string[] = [];
+    const check = async (where: string, page: Page) => void found.push(...describeViolations(where, await audit(page)));
+    const { context, page } = await newPage(browser, { bypassCSP: true });
+    try {
+      await page.goto(`${base}/login`);
+      await page.getByRole('button', { name: /sign in/i }).waitFor();
+      await check('login', page);
+
+      await signIn(page, base, email('acme', 'operator'), TEST_PASSWORD, '/t/acme/operations');
+      await row(page, runningId).getByRole('progressbar').waitFor();
+      await row(page, finished[0]!.body.run.id).getByText('Failed').waitFor();
+      await check('board', page);
+      await page.getByRole('button', { name: /^Type/ }).click();
+      await page.getByRole('button', { name: 'Custom' }).click();
+      await page.getByRole('form', { name: 'Custom time range' }).waitFor();
+      await check('board, type filter and custom range open', page);
+
+      await page.goto(`${base}${finished[1]!.body.url}`);
+      await page.getByRole('region', { name: /Failures/ }).getByText('quota_exceeded').waitFor();
+      await check('run detail (partially succeeded)', page);
+      await page.goto(`${base}${running.body.url}`);
+      await page.getByRole('progressbar').waitFor();
+      await check('run detail (running)', page);
+
+      await page.goto(`${base}/t/acme/operation-types`);
+      await page.getByRole('button', { name: 'Start Demo batch…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Demo batch' });
+      await dialog.waitFor();
+      await check('operation types, start dialog open', page);
+      await dialog.getByLabel('Items', { exact: true }).fill('-1');
+      await dialog.getByRole('button', { name: 'Start run' }).click();
+      await expect.poll(() => dialog.getByLabel('Items', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+      await check('start dialog with a field error', page);
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' });
+      await check('operation types', page);
+
+      await page.goto(`${base}/notifications`);
+      await page.getByRole('list', { name: /Notifications/ }).waitFor();
+      await check('inbox', page);
+
+      await page.goto(`${base}/t/acme/wall`);
+      await page.getByRole('region', { name: /Running now/ }).locator(`[data-run-id="${runningId}"]`).waitFor();
+      await page.getByRole('region', { name: /Latest failures/ }).getByRole('listitem').first().waitFor();
+      await check('wall', page);
+      await context.setOffline(true);
+      await page.getByRole('alert').filter({ hasText: /LIVE UPDATES LOST/ }).waitFor({ timeout: 15_000 });
+      await check('wall, live updates lost', page);
+      await context.setOffline(false);
+    } finally {
+      await context.close();
+    }
+    await system.feed.completed(runningId, 30_000);
+    expect(found, `axe-core found ${found.length} violation(s):\n${found.join('\n')}`).toEqual([]);
+  }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 
 /** Debian's Chromium, headless; never a downloaded browser. Flags keep it off the (closed) network. */
 export function launchBrowser(): Promise<Browser> {
@@ -20,9 +20,15 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** A fresh context (own cookies) at 1280×720, with bounded default timeouts. */
-export async function newPage(browser: Browser, options: { viewport?: { width: number; height: number } } = {}): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 720 } });
+/**
+ * A fresh context (own cookies) at 1280×720, with bounded default timeouts. `bypassCSP` only for pages that
+ * inject a script of the test's own (axe-core, see axe.ts): every other test runs under the dashboard's CSP.
+ */
+export async function newPage(
+  browser: Browser,
+  options: { viewport?: { width: number; height: number }; bypassCSP?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 720 }, bypassCSP: options.bypassCSP ?? false });
   context.setDefaultTimeout(10_000);
   context.setDefaultNavigationTimeout(15_000);
   const page = await context.newPage();
@@ -36,4 +42,39 @@ export async function signIn(page: Page, baseUrl: string, email: string, passwor
   await page.getByLabel(/password/i).fill(password);
   await page.getByRole('button', { name: /sign in/i }).click();
   await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+}
+
+/**
+ * Holds the live channel's WebSocket handshakes back while `held`: the page's socket opens but hears nothing
+ * from the server (as on a slow network) until `release`. `cut` closes every open live socket and holds the
+ * reconnects: a connection that was up, lost.
+ */
+export class LiveGate {
+  #held = true;
+  #waiting: WebSocketRoute[] = [];
+  #open: WebSocketRoute[] = [];
+
+  static async on(context: BrowserContext): Promise<LiveGate> {
+    const gate = new LiveGate();
+    await context.routeWebSocket(/\/socket\.io\//, (ws) => {
+      if (gate.#held) gate.#waiting.push(ws);
+      else gate.#connect(ws);
+    });
+    return gate;
+  }
+
+  release(): void {
+    this.#held = false;
+    for (const ws of this.#waiting.splice(0)) this.#connect(ws);
+  }
+
+  async cut(): Promise<void> {
+    this.#held = true;
+    await Promise.all(this.#open.splice(0).map((ws) => ws.close({ code: 1001, reason: 'cut by the test' })));
+  }
+
+  #connect(ws: WebSocketRoute): void {
+    ws.connectToServer();
+    this.#open.push(ws);
+  }
 }

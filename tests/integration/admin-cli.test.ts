@@ -62,7 +62,7 @@ describe('admin CLI', () => {
 
     expect(await admin('member:remove', 'initech', 'peter@initech.test')).toMatchObject({ code: 0 });
     expect((await call(app.baseUrl, 'GET', '/api/tenants/initech/runs', { token })).status).toBe(403);
-  });
+  }, 90_000); // seven CLI processes, each starting Node and connecting: bounded, but past 30 s on a busy machine
 
   it.each([
     { args: [], code: 2 },

@@ -98,9 +98,15 @@ describe('retention purge', () => {
 });
 
 describe('operation catalog', () => {
-  it('every type a worker can be asked to run has a handler', () => {
-    const types = Catalog.forConfig({ demoOperations: true }).all().filter((d) => !d.mirrored);
-    for (const declaration of types) expect(handlersFor({ retention: {} as never, config: { retentionDays: 90 } as never }).has(declaration.type), declaration.type).toBe(true);
+  it('every type a worker can be asked to run has a handler', async () => {
+    const env = await createTestEnv();
+    try {
+      const handlers = handlersFor(env.services);
+      const types = Catalog.forConfig({ demoOperations: true }).all().filter((d) => !d.mirrored);
+      for (const declaration of types) expect(handlers.has(declaration.type), declaration.type).toBe(true);
+    } finally {
+      await env.cleanup();
+    }
   });
 
   it('demo types exist only when demo operations are on', () => {

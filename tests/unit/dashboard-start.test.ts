@@ -1,12 +1,24 @@
-// The dashboard's start dialogs (pure parts): form ↔ scope, 400 details placed at their fields, the start
-// answer's meaning; and the board's custom time range and multi-type filter in the URL.
+// The dashboard's start dialogs (pure parts): forms built from the types' scope schemas, form ↔ scope, 400
+// details placed at their fields, the start answer's meaning; and the board's custom time range and
+// multi-type filter in the URL.
 import { describe, expect, it } from 'vitest';
+import { Catalog } from '../../db/catalog/catalog.ts';
+import { scopeSchemaOf } from '../../db/catalog/types.ts';
+import type { OperationTypeView } from '../../server/http/contract.ts';
 import { filterSearch, fromLocalInput, parseFilter, toggleType, toLocalInput, withCustomRange, withPreset } from '../../dashboard/src/lib/filters.ts';
 import { filterWindow, matchesFilter, type BoardFilter, type BoardRun } from '../../dashboard/src/lib/runs-store.ts';
-import { fieldsOf, formFor, humanize, initialValues, placeErrors, roleReason, toScope } from '../../dashboard/src/lib/start-forms.ts';
+import { fieldsOf, formFor, humanize, initialValues, placeErrors, roleReason, toScope, type ScopeField } from '../../dashboard/src/lib/start-forms.ts';
 import { outcomeOfAnswer, outcomeOfError } from '../../dashboard/src/lib/start-outcome.ts';
 
-const batch = formFor({ type: 'demo.batch' });
+const catalog = Catalog.forConfig({ demoOperations: true });
+/** A type as `GET …/operation-types` answers it, for the catalog's own declaration of it. */
+const viewOf = (type: string): OperationTypeView => catalog.view(catalog.get(type)!, 'owner');
+/** A type unknown to the catalog, whose scope schema says what the server would. */
+const otherType = (type: string, scopeSchema: Record<string, unknown>): OperationTypeView => {
+  const { startNote: _none, ...view } = viewOf('demo.batch');
+  return { ...view, type, label: type, scopeSchema };
+};
+const batch = formFor(viewOf('demo.batch'));
 
 describe('start forms', () => {
   it('demo.batch asks for every field of its scope, with the catalog bounds', () => {
@@ -22,8 +34,8 @@ describe('start forms', () => {
     ]);
     expect(fields[0]).toMatchObject({ min: 0, max: 100_000, default: 10 });
     expect(fields[1]).toMatchObject({ min: 0, max: 60_000, default: 50 });
-    expect(fieldsOf(formFor({ type: 'runs.purge' }))).toMatchObject([{ name: 'olderThanDays', kind: 'number', min: 1, max: 3650 }]);
-    expect(fieldsOf(formFor({ type: 'demo.external' }))).toMatchObject([{ name: 'key', kind: 'text', maxLength: 200 }]);
+    expect(fieldsOf(formFor(viewOf('runs.purge')))).toMatchObject([{ name: 'olderThanDays', kind: 'number', min: 1, max: 3650 }]);
+    expect(fieldsOf(formFor(viewOf('demo.external')))).toMatchObject([{ name: 'key', kind: 'text', maxLength: 200 }]);
   });
 
   it('starts from the defaults and sends what was typed, leaving empty fields and unticked boxes out', () => {
@@ -45,8 +57,13 @@ describe('start forms', () => {
     expect(toScope(batch, { ...values, items: '1e999' })).toEqual({ ok: false, errors: { items: 'Enter a number.' } });
   });
 
-  it('offers a JSON box for types it has no form for, which must hold an object', () => {
-    const form = formFor({ type: 'backup_set.add_policies' });
+  it('offers a JSON box for scopes it cannot ask field by field, which must hold an object', () => {
+    const form = formFor(
+      otherType('backup_set.add_policies', {
+        type: 'object',
+        properties: { policies: { type: 'array', items: { type: 'string' } }, dryRun: { type: 'boolean' } },
+      }),
+    );
     expect(fieldsOf(form)).toMatchObject([{ kind: 'json', name: 'scope' }]);
     expect(initialValues(form)).toEqual({ scope: '{}' });
     expect(toScope(form, { scope: '{"policies": ["a"], "dryRun": true}' })).toEqual({ ok: true, scope: { policies: ['a'], dryRun: true } });
@@ -56,6 +73,87 @@ describe('start forms', () => {
     expect(toScope(form, { scope: 'null' })).toMatchObject({ ok: false });
   });
 });
+
+describe('start forms from the scope schemas', () => {
+  it.each(catalog.all().map((d) => [d.type, d] as const))('%s: the form follows the scope schema, and its defaults make a valid scope', (_, declaration) => {
+    const form = formFor(catalog.view(declaration, 'owner'));
+    const schema = scopeSchemaOf(declaration) as { properties: Record<string, Record<string, unknown>>; required?: string[] };
+    const fields = fieldsOf(form);
+    if (fields[0]?.kind === 'json') {
+      // Asked for whole, as JSON, only when some property is none of the kinds a field can be.
+      expect(Object.values(schema.properties).some((p) => !['integer', 'number', 'string', 'boolean'].includes(p.type as string))).toBe(true);
+      return;
+    }
+    expect(fields.map((f) => f.name)).toEqual(Object.keys(schema.properties));
+    for (const field of fields) {
+      const property = schema.properties[field.name]!;
+      const expected: Record<string, unknown> = { label: property.title ?? expect.any(String), required: schema.required?.includes(field.name) || undefined };
+      if (field.kind === 'number') Object.assign(expected, { min: property.minimum, max: property.maximum, default: property.default });
+      else if (field.kind === 'text') Object.assign(expected, { maxLength: property.maxLength, default: property.default });
+      else expect(field.kind).toBe('checkbox');
+      expect({ field: field.name, ...pick(field, Object.keys(expected)) }).toEqual({ field: field.name, ...expected });
+    }
+    // What the form sends untouched is a scope the type accepts, short of the fields it marks required.
+    const scope = toScope(form, initialValues(form));
+    expect(scope.ok).toBe(true);
+    const missing = scope.ok ? (declaration.scope.safeParse(scope.scope).error?.issues ?? []).map((i) => i.path.join('.')) : [];
+    expect(missing.sort()).toEqual(fields.filter((f) => f.required && initialValues(form)[f.name] === '').map((f) => f.name).sort());
+  });
+
+  it('groups consecutive properties of one group under its legend, and carries wide fields, hints and the note', () => {
+    expect(batch.groups.map((g) => [g.legend, g.fields.map((f) => f.name)])).toEqual([
+      [undefined, ['items', 'itemMs']],
+      ['Simulated failures', ['failEvery', 'failCode', 'failMessage', 'abort']],
+      [undefined, ['key']],
+    ]);
+    expect(fieldsOf(batch).filter((f) => f.wide).map((f) => f.name)).toEqual(['failMessage', 'abort', 'key']);
+    expect(fieldsOf(batch)[2]).toMatchObject({ placeholder: 'Never', hint: 'Empty: no item fails.' });
+    expect(batch.note).toBeUndefined();
+    expect(formFor(viewOf('runs.purge')).note).toEqual({ tone: 'warning', text: expect.stringMatching(/cannot be undone/) });
+  });
+
+  it('reads numbers, exclusive bounds of whole numbers, and names without a title', () => {
+    const form = formFor(
+      otherType('x.y', {
+        type: 'object',
+        properties: {
+          ratio: { type: 'number', minimum: 0, maximum: 1 },
+          batchSize: { type: 'integer', exclusiveMinimum: 0, exclusiveMaximum: 1000 },
+          dryRun: { type: 'boolean', default: true },
+        },
+      }),
+    );
+    expect(fieldsOf(form)).toMatchObject([
+      { kind: 'number', name: 'ratio', label: 'Ratio', integer: false, min: 0, max: 1 },
+      { kind: 'number', name: 'batchSize', label: 'Batch size', integer: true, min: 1, max: 999 },
+      { kind: 'checkbox', name: 'dryRun', default: true },
+    ]);
+    // A box ticked by default starts ticked; unticked it says false (left out, the default would tick it again).
+    expect(toScope(form, initialValues(form))).toEqual({ ok: true, scope: { dryRun: true } });
+    expect(toScope(form, { ...initialValues(form), dryRun: false })).toEqual({ ok: true, scope: { dryRun: false } });
+    expect(humanize(fieldsOf(form)[0]!, 'Too big: expected number to be <=1')).toBe('Enter a number from 0 to 1.');
+  });
+
+  it.each([
+    ['an array', { list: { type: 'array', items: { type: 'string' } } }],
+    ['an object', { nested: { type: 'object', properties: {} } }],
+    ['a union', { either: { anyOf: [{ type: 'string' }, { type: 'integer' }] } }],
+    ['a nullable number', { count: { type: ['integer', 'null'] } }],
+  ])('falls back to the JSON box for a scope with %s', (_, properties) => {
+    expect(fieldsOf(formFor(otherType('x.y', { type: 'object', properties })))).toMatchObject([{ kind: 'json', name: 'scope' }]);
+  });
+
+  it('falls back to the JSON box for open records and answers without a schema', () => {
+    const record = { type: 'object', properties: {}, additionalProperties: { type: 'string' } };
+    expect(fieldsOf(formFor(otherType('x.y', record)))).toMatchObject([{ kind: 'json' }]);
+    const older = { type: 'x.y' } as unknown as OperationTypeView;
+    expect(fieldsOf(formFor(older))).toMatchObject([{ kind: 'json' }]);
+  });
+});
+
+function pick(field: ScopeField, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((key) => [key, (field as Record<string, unknown>)[key]]));
+}
 
 describe('validation errors at the fields', () => {
   it('puts scope.items at the items field, in the form’s words', () => {
@@ -80,7 +178,7 @@ describe('validation errors at the fields', () => {
   });
 
   it('puts every scope path in the JSON box, with its path', () => {
-    const form = formFor({ type: 'x.y' });
+    const form = formFor(otherType('x.y', {}));
     const placed = placeErrors(form, [
       { path: 'scope.items', message: 'Too small' },
       { path: 'scope', message: 'is nested too deeply' },

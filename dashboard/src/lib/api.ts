@@ -1,26 +1,25 @@
-// The HTTP API (CONTRACT §3) as the dashboard calls it: same origin, the httpOnly session cookie rides along
+// The HTTP API (docs/api.md §3) as the dashboard calls it: same origin, the httpOnly session cookie rides along
 // (`credentials: 'same-origin'`), or a kiosk token as `Authorization: Bearer` on the wall. No token is ever
 // stored by the dashboard for a signed-in user: JavaScript never sees the session.
-import type { NotificationView, RunView } from '../../../server/live/events.ts';
-import type { RunsPage } from './runs-store.ts';
-import type { Bucket } from './vocabulary.ts';
+// Response shapes come from the server's one HTTP contract, type-only: zod stays out of the browser bundle.
+import type { ErrorBody } from '../../../server/http/contract.ts';
+import type { Bucket, RangePreset } from './vocabulary.ts';
 
-export type User = { id: string; email: string; name: string };
-export type Role = 'owner' | 'manager' | 'operator' | 'readonly';
-export type Membership = { tenant: { slug: string; name: string }; role: Role };
-export type Me = { user: User; memberships: Membership[] };
-export type OperationType = {
-  type: string;
-  label: string;
-  description?: string;
-  minRole: Role;
-  /** Carried out by an outside system that reports on the run (CONTRACT §9); nothing is queued here. */
-  external?: boolean;
-  canStart: boolean;
-};
-export type Stats = { window: string; buckets: Record<Bucket, number>; types: { type: string; buckets: Record<Bucket, number> }[] };
-export type NotificationsPage = { notifications: NotificationView[]; unreadCount: number; nextCursor: string | null };
-export type RunDetail = RunView;
+export type {
+  Me,
+  Membership,
+  NotificationsPage,
+  OperationTypesAnswer,
+  OperationTypeView,
+  Role,
+  RunAnswer,
+  RunsPage,
+  RunView,
+  StartAnswer,
+  StartBody,
+  Stats,
+  User,
+} from '../../../server/http/contract.ts';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -70,7 +69,8 @@ export async function api<T>(path: string, options: Options = {}): Promise<T> {
     throw new ApiError(0, 'network', 'The server cannot be reached.');
   }
   if (response.status === 204) return undefined as T;
-  const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  // Any answer may come from something other than our API (a proxy's error page): read it defensively.
+  const body = (await response.json().catch(() => null)) as Partial<ErrorBody> | null;
   if (!response.ok) {
     if (response.status === 401 && !options.token && onUnauthorized) onUnauthorized();
     throw new ApiError(
@@ -113,7 +113,7 @@ export const endpoints = {
   startRun: (tenant: string) => `${t(tenant)}/runs`,
   runs: (tenant: string, query: RunQuery) => runsPath(tenant, query),
   run: (tenant: string, id: string) => `${t(tenant)}/runs/${encodeURIComponent(id)}`,
-  stats: (tenant: string, window: string) => `${t(tenant)}/stats?window=${encodeURIComponent(window)}`,
+  stats: (tenant: string, window: RangePreset) => `${t(tenant)}/stats?window=${encodeURIComponent(window)}`,
   notifications: (query: { unread?: boolean; limit?: number; cursor?: string | null }) => {
     const params = new URLSearchParams();
     if (query.unread) params.set('unread', 'true');
@@ -124,5 +124,3 @@ export const endpoints = {
   readNotification: (id: string) => `/api/notifications/${encodeURIComponent(id)}/read`,
   readAllNotifications: () => '/api/notifications/read-all',
 };
-
-export type { RunsPage };

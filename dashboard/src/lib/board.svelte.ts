@@ -1,7 +1,7 @@
 // The Operations board's state for one tenant: rows (RunsStore), bucket counters for the window, paging,
 // and the age of what is shown. Live pushes merge in; every (re)connect and `resync` re-reads over HTTP.
 import type { RunUpdatePayload } from '../../../server/live/events.ts';
-import { api, ApiError, endpoints, type RunQuery, type Stats } from './api.ts';
+import { api, ApiError, endpoints, type RunQuery, type RunsPage, type Stats } from './api.ts';
 import type { LiveChannel } from './live.svelte.ts';
 import {
   countTransition,
@@ -115,10 +115,7 @@ export class Board {
     if (this.#options.counters) this.#refreshCounts();
     try {
       const limit = Math.min(MAX_REREAD, Math.max(this.#options.pageSize, this.rows.length));
-      const page = await api<{ runs: BoardRun[]; nextCursor: string | null }>(
-        endpoints.runs(this.tenant, runQuery(filter, limit)),
-        { token: this.#options.token },
-      );
+      const page = await api<RunsPage>(endpoints.runs(this.tenant, runQuery(filter, limit)), { token: this.#options.token });
       if (seq !== this.#readSeq) return;
       this.#store.replace(page, mark, Date.now());
       this.#publish();
@@ -145,10 +142,9 @@ export class Board {
     this.loadingMore = true;
     try {
       const filter = this.filter;
-      const page = await api<{ runs: BoardRun[]; nextCursor: string | null }>(
-        endpoints.runs(this.tenant, runQuery(filter, this.#options.pageSize, cursor)),
-        { token: this.#options.token },
-      );
+      const page = await api<RunsPage>(endpoints.runs(this.tenant, runQuery(filter, this.#options.pageSize, cursor)), {
+        token: this.#options.token,
+      });
       if (seq !== this.#readSeq) return;
       this.#store.append(page, Date.now());
       this.#publish();

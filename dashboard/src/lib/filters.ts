@@ -1,7 +1,7 @@
 // The board's filters live in the URL (bookmarkable, shareable): ?type=…&bucket=…&range=24h, or a custom
 // range as ISO instants: ?from=2026-11-23T08:00:00.000Z&to=2026-11-23T12:00:00.000Z (then `range` is left out).
 import { isCustomRange, type BoardFilter } from './runs-store.ts';
-import { BUCKETS, DEFAULT_RANGE, isBucket, isRange, type Bucket } from './vocabulary.ts';
+import { BUCKETS, DEFAULT_RANGE, isBucket, isRange, RANGE_LABELS, type Bucket } from './vocabulary.ts';
 
 const TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const MAX_VALUES = 20;
@@ -99,6 +99,17 @@ export function fromLocalInput(value: string): string | null {
   const [, y, mo, d, h, mi, s] = match;
   const date = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0));
   return Number.isFinite(date.getTime()) ? date.toISOString() : null;
+}
+
+const short = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+
+/** The range in words, for the board's subtitle: `last 24 hours`, `Nov 23, 8:00 AM – Nov 23, 12:00 PM`, … */
+export function rangeLabel(filter: BoardFilter): string {
+  const at = (iso: string) => short.format(new Date(iso));
+  if (filter.from && filter.to) return `${at(filter.from)} – ${at(filter.to)}`;
+  if (filter.from) return `since ${at(filter.from)}`;
+  if (filter.to) return `30 days up to ${at(filter.to)}`;
+  return RANGE_LABELS[filter.range].toLowerCase();
 }
 
 export function isFiltered(filter: BoardFilter): boolean {

@@ -1,17 +1,22 @@
-// The live channel as the dashboard holds it (CONTRACT §4): one socket per page, reconnecting forever with
+// The live channel as the dashboard holds it (docs/api.md §4): one socket per page, reconnecting forever with
 // backoff, tenant subscriptions that survive reconnects, and one signal for "re-read what you show" after
 // every (re)connect and every `resync`. Views register listeners; the merge rules live in runs-store.ts.
 import { io, type Socket } from 'socket.io-client';
-import type {
-  ClientToServerEvents,
-  NotificationNewPayload,
-  NotificationReadPayload,
-  RunUpdatePayload,
-  ServerToClientEvents,
-  SubscribeAck,
+import {
+  LIVE_PATH,
+  type ClientToServerEvents,
+  type NotificationNewPayload,
+  type NotificationReadPayload,
+  type RunUpdatePayload,
+  type ServerToClientEvents,
+  type SubscribeAck,
 } from '../../../server/live/events.ts';
 
-export type ConnectionState = 'live' | 'reconnecting' | 'offline';
+/**
+ * connecting: the first connection, nothing lost yet; live: connected and subscribed; reconnecting: a live
+ * connection was lost and is being retried; offline: no network, refused, or without a connection a while.
+ */
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
 /** After this long without a connection the state says "offline" rather than "reconnecting". */
 export const OFFLINE_AFTER_MS = 15_000;
@@ -29,10 +34,12 @@ export type LiveOptions = {
 };
 
 export class LiveChannel {
-  /** live: connected and subscribed; reconnecting: trying; offline: no network, refused, or down a while. */
-  state = $state<ConnectionState>('reconnecting');
-  /** When the channel went down (epoch ms); null while live. Starts "down" until the first connect. */
-  downSince = $state<number | null>(Date.now());
+  state = $state<ConnectionState>('connecting');
+  /**
+   * When a live connection was lost (epoch ms): null while live, and before the first connect, when nothing
+   * shown can have been missed yet (the first read is under way).
+   */
+  downSince = $state<number | null>(null);
   /** Last moment a live message or a (re)connect proved the channel current. */
   lastMessageAt = $state<number | null>(null);
   /** Why the server refused the handshake or a subscription, if it did (`unauthorized`, `forbidden`, …). */
@@ -47,11 +54,14 @@ export class LiveChannel {
   #offlineTimer: ReturnType<typeof setTimeout> | undefined;
   #retries = 0;
   #stopped = false;
+  /** Since when there has been no connection: the loss, or the first attempt (for the offline timer). */
+  #waitingSince = Date.now();
+  #everLive = false;
 
   constructor(options: LiveOptions = {}) {
     this.#options = options;
     this.#socket = io({
-      path: '/socket.io',
+      path: LIVE_PATH,
       transports: ['websocket'],
       autoConnect: false,
       ...(options.token ? { auth: { token: options.token } } : {}),
@@ -90,6 +100,7 @@ export class LiveChannel {
   }
 
   start(): void {
+    this.#waitingSince = Date.now();
     if (typeof window !== 'undefined') {
       window.addEventListener('online', this.#online);
       window.addEventListener('offline', this.#offline);
@@ -169,6 +180,7 @@ export class LiveChannel {
     await Promise.all([...this.#tenants.keys()].map((tenant) => this.#subscribe(tenant)));
     if (!this.#socket.connected) return;
     this.state = 'live';
+    this.#everLive = true;
     this.downSince = null;
     this.lastMessageAt = Date.now();
     this.#emitResync();
@@ -195,11 +207,13 @@ export class LiveChannel {
   }
 
   #down(): void {
-    if (this.downSince === null) this.downSince = Date.now();
-    if (this.state === 'live') this.state = 'reconnecting';
+    if (this.state === 'live') {
+      this.state = 'reconnecting';
+      this.downSince = this.#waitingSince = Date.now();
+    }
     if (typeof navigator !== 'undefined' && !navigator.onLine) this.state = 'offline';
     clearTimeout(this.#offlineTimer);
-    const since = this.downSince;
+    const since = this.#waitingSince;
     this.#offlineTimer = setTimeout(
       () => {
         if (!this.#socket.connected) this.state = 'offline';
@@ -227,7 +241,7 @@ export class LiveChannel {
       this.#emitResync();
       return;
     }
-    if (this.state === 'offline') this.state = 'reconnecting';
+    if (this.state === 'offline') this.state = this.#everLive ? 'reconnecting' : 'connecting';
     this.reconnectNow();
   };
 

@@ -1,11 +1,16 @@
 // The operation types of one tenant as the start page shows them: what each is, who may start it, and the
 // last start made from this page (so its "View run" link stays at hand after the dialog closes).
-import { api, ApiError, endpoints, type OperationType } from './api.ts';
+import { api, ApiError, endpoints, type OperationTypesAnswer, type OperationTypeView } from './api.ts';
 import { message } from './board.svelte.ts';
 import type { Confirmation } from './start-form.svelte.ts';
 
+/** Whether this page may start a type: the member's role allows it, and no feature of its own starts it. */
+export function startableHere(type: OperationTypeView): boolean {
+  return type.canStart && !type.owned;
+}
+
 export class OperationTypes {
-  types = $state.raw<OperationType[]>([]);
+  types = $state.raw<OperationTypeView[]>([]);
   loading = $state(true);
   error = $state<string | null>(null);
   forbidden = $state(false);
@@ -23,10 +28,10 @@ export class OperationTypes {
     const seq = ++this.#seq;
     this.error = null;
     try {
-      const answer = await api<{ types: OperationType[] }>(endpoints.operationTypes(this.tenant));
+      const answer = await api<OperationTypesAnswer>(endpoints.operationTypes(this.tenant));
       if (seq !== this.#seq) return;
       // Those you may start first, then by label; the order of the catalog means nothing to a reader.
-      this.types = answer.types.toSorted((a, b) => Number(b.canStart) - Number(a.canStart) || a.label.localeCompare(b.label));
+      this.types = answer.types.toSorted((a, b) => Number(startableHere(b)) - Number(startableHere(a)) || a.label.localeCompare(b.label));
       this.forbidden = false;
     } catch (error) {
       if (seq !== this.#seq) return;

@@ -1,7 +1,7 @@
-// One run, live (CONTRACT §6 run detail): read with its failures, then kept current by pushes; the failures
+// One run, live (docs/api.md §6 run detail): read with its failures, then kept current by pushes; the failures
 // list is re-read when the failure count moves or the run completes (pushes carry only the count).
-import type { RunUpdatePayload, RunView } from '../../../server/live/events.ts';
-import { api, ApiError, endpoints } from './api.ts';
+import type { RunUpdatePayload } from '../../../server/live/events.ts';
+import { api, ApiError, endpoints, type RunAnswer, type RunView } from './api.ts';
 import { message } from './board.svelte.ts';
 import type { LiveChannel } from './live.svelte.ts';
 
@@ -50,7 +50,7 @@ export class RunDetail {
   async read(): Promise<void> {
     const seq = ++this.#readSeq;
     try {
-      const { run } = await api<{ run: RunView }>(endpoints.run(this.tenant, this.id), { token: this.#token });
+      const { run } = await api<RunAnswer>(endpoints.run(this.tenant, this.id), { token: this.#token });
       if (seq !== this.#readSeq) return;
       // A push newer than this read keeps its fields; the read brings the failures list.
       const current = this.run;

@@ -1,10 +1,13 @@
-// The board's rows and the rules that keep them right under a live stream (CONTRACT §4): keep the highest
+// The board's rows and the rules that keep them right under a live stream (docs/api.md §4): keep the highest
 // `version` per run, place rows by (createdAt, id) newest first, let rows enter and leave as they start or
 // stop matching the filters, and let an HTTP re-read replace everything without going back to an older
 // version that was pushed while the read was under way. Pure: no DOM, no sockets, no Svelte — the Svelte
 // classes wrap it, and tests/unit/live-merge.test.ts runs it in Node.
+import type { BucketCounts, RunsPage } from '../../../server/http/contract.ts';
 import type { RunUpdatePayload } from '../../../server/live/events.ts';
 import { RANGES, type Bucket, type RangePreset } from './vocabulary.ts';
+
+export type { BucketCounts };
 
 /** A run as the board shows it: what `run:update` carries (no failures list). */
 export type BoardRun = RunUpdatePayload['run'];
@@ -20,7 +23,8 @@ export type BoardFilter = {
   to?: string;
 };
 
-export type RunsPage = { runs: readonly BoardRun[]; nextCursor: string | null };
+/** A page of `GET …/runs` as the store takes it: its rows need not carry the failures list. */
+export type RowsPage = Omit<RunsPage, 'runs'> & { runs: readonly BoardRun[] };
 
 /** Newest first: createdAt descending, then id descending (the API's keyset order). */
 export function compareNewestFirst(a: BoardRun, b: BoardRun): number {
@@ -125,7 +129,7 @@ export class RunsStore {
    * The first page(s) of a fresh read replace the rows. A version pushed after `mark` and newer than the
    * read's wins, and a run pushed after `mark` that the read did not include yet stays (if it still fits).
    */
-  replace(page: RunsPage, mark: number, now: number): void {
+  replace(page: RowsPage, mark: number, now: number): void {
     const byId = new Map<string, BoardRun>();
     for (const run of page.runs) byId.set(run.id, this.#best(run));
     for (const [id, seen] of this.#seen) {
@@ -141,7 +145,7 @@ export class RunsStore {
   }
 
   /** The next keyset page ("load more"): rows not already shown are added in order. */
-  append(page: RunsPage, now: number): void {
+  append(page: RowsPage, now: number): void {
     const shown = new Set(this.rows.map((row) => row.id));
     const added = page.runs
       .filter((run) => !shown.has(run.id))
@@ -196,8 +200,6 @@ function insertSorted(rows: readonly BoardRun[], run: BoardRun): BoardRun[] {
   next.splice(at, 0, run);
   return next;
 }
-
-export type BucketCounts = Record<Bucket, number>;
 
 /**
  * Moves a run between bucket counters of a stats window the way /stats counts (queued and running whenever

@@ -1,13 +1,14 @@
 // One start dialog's state: the values typed, errors at the fields, the request under way and its outcome.
 // The dialog component is a view of this; the rules are in start-forms.ts and start-outcome.ts.
-import { api, ApiError, endpoints, type OperationType } from './api.ts';
+import { api, ApiError, endpoints, type OperationTypeView, type StartAnswer, type StartBody } from './api.ts';
 import { fieldsOf, formFor, initialValues, placeErrors, toScope, type FormValues, type ScopeForm } from './start-forms.ts';
-import { outcomeOfAnswer, outcomeOfError, type StartAnswer, type StartOutcome } from './start-outcome.ts';
+import { outcomeOfAnswer, outcomeOfError, type StartOutcome } from './start-outcome.ts';
 
 /** Enqueue-only on the server: this answers at once, whatever the workers are doing. */
 async function startRun(tenant: string, type: string, scope: Record<string, unknown>): Promise<StartOutcome> {
   try {
-    const answer = await api<StartAnswer>(endpoints.startRun(tenant), { method: 'POST', body: { type, scope } });
+    const body: StartBody = { type, scope };
+    const answer = await api<StartAnswer>(endpoints.startRun(tenant), { method: 'POST', body });
     return outcomeOfAnswer(tenant, answer);
   } catch (error) {
     if (error instanceof ApiError) return outcomeOfError(tenant, error.status, error.code, error.message, error.body);
@@ -28,12 +29,12 @@ export class StartForm {
   submitting = $state(false);
 
   readonly tenant: string;
-  readonly type: OperationType;
+  readonly type: OperationTypeView;
   readonly form: ScopeForm;
   readonly #badInput = new Set<string>();
   readonly #onStarted: (outcome: Confirmation) => void;
 
-  constructor(tenant: string, type: OperationType, onStarted: (outcome: Confirmation) => void = () => undefined) {
+  constructor(tenant: string, type: OperationTypeView, onStarted: (outcome: Confirmation) => void = () => undefined) {
     this.tenant = tenant;
     this.type = type;
     this.form = formFor(type);

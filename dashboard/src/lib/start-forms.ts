@@ -1,15 +1,18 @@
-// The start dialogs' forms (CONTRACT §6 start surfaces): one declaration per operation type the dashboard
-// knows how to ask about, a JSON box for any other, and the pure steps around them — form values → scope,
-// the API's 400 details → messages at the fields. The server's schema stays the one authority on what is
-// valid: the form only turns what was typed into JSON, and shows the server's answer where it belongs.
-// Type-only, from the server's own definition (api.ts is not imported: these helpers also run in Node tests).
-import type { Role } from '../../../db/access/roles.ts';
+// The start dialogs' forms (docs/api.md §6 start surfaces), built from each operation type's scope schema (the
+// JSON Schema the server derives from the type's own validator), a JSON box for a scope the builder cannot
+// represent, and the pure steps around them: form values → scope, the API's 400 details → messages at the
+// fields. The server's schema stays the one authority on what is valid: the form only turns what was typed
+// into JSON, and shows the server's answer where it belongs.
+// Type-only, from the server's own contract (api.ts is not imported: these helpers also run in Node tests).
+import type { ErrorBody, OperationTypeView, Role } from '../../../server/http/contract.ts';
 
-type Base = { name: string; label: string; hint?: string; wide?: boolean };
-export type NumberField = Base & { kind: 'number'; min?: number; max?: number; default?: number; placeholder?: string };
+/** `required`: the scope must have it (no default applies when it is left empty). */
+type Base = { name: string; label: string; hint?: string; wide?: boolean; required?: boolean };
+/** `integer`: whole numbers only (JSON Schema `integer`), else any number. */
+export type NumberField = Base & { kind: 'number'; integer: boolean; min?: number; max?: number; default?: number; placeholder?: string };
 export type TextField = Base & { kind: 'text'; maxLength?: number; default?: string; placeholder?: string };
-export type CheckboxField = Base & { kind: 'checkbox' };
-/** The whole scope as JSON, for types without a declared form. */
+export type CheckboxField = Base & { kind: 'checkbox'; default?: boolean };
+/** The whole scope as JSON, for scopes the form cannot represent field by field. */
 export type JsonField = Base & { kind: 'json'; name: 'scope' };
 export type ScopeField = NumberField | TextField | CheckboxField | JsonField;
 
@@ -18,82 +21,118 @@ export type ScopeForm = {
   type: string;
   groups: FieldGroup[];
   /** Something to know before starting (what the run does that cannot be undone, who carries it out). */
-  note?: { tone: 'info' | 'warning'; text: string };
+  note?: OperationTypeView['startNote'];
 };
 
 /** Field values as the inputs hold them: text for number and text inputs, booleans for checkboxes. */
 export type FormValues = Record<string, string | boolean>;
 
-const KEY_HINT = 'Optional. An identical scope joins the active run; another key starts a separate one.';
+/** What the form needs of an operation type: its name, its scope's JSON Schema and its note. */
+export type FormSource = Pick<OperationTypeView, 'type' | 'scopeSchema' | 'startNote'>;
 
-/** Forms of the types the dashboard knows; their fields follow the types' scope schemas (db/catalog). */
-const FORMS: Record<string, Omit<ScopeForm, 'type'>> = {
-  'demo.batch': {
-    groups: [
-      {
-        fields: [
-          { kind: 'number', name: 'items', label: 'Items', min: 0, max: 100_000, default: 10, hint: '0 to 100,000.' },
-          { kind: 'number', name: 'itemMs', label: 'Time per item (ms)', min: 0, max: 60_000, default: 50, hint: '0 to 60,000 ms.' },
-        ],
-      },
-      {
-        legend: 'Simulated failures',
-        fields: [
-          { kind: 'number', name: 'failEvery', label: 'Fail every nth item', min: 1, max: 100_000, placeholder: 'Never', hint: 'Empty: no item fails.' },
-          { kind: 'text', name: 'failCode', label: 'Failure code', maxLength: 64, default: 'item_failed', hint: 'snake_case, e.g. item_failed.' },
-          { kind: 'text', name: 'failMessage', label: 'Failure message', maxLength: 2000, wide: true, hint: 'Optional. Empty: “Item N failed.”' },
-          { kind: 'checkbox', name: 'abort', label: 'Abort before the first item (the run fails as a whole)', wide: true },
-        ],
-      },
-      { fields: [{ kind: 'text', name: 'key', label: 'Key', maxLength: 200, wide: true, hint: KEY_HINT }] },
-    ],
-  },
-  'demo.external': {
-    groups: [{ fields: [{ kind: 'text', name: 'key', label: 'Key', maxLength: 200, wide: true, hint: KEY_HINT }] }],
-    note: {
-      tone: 'info',
-      text: 'An outside system carries out this work and reports its progress. The run stays queued until it does.',
-    },
-  },
-  'runs.purge': {
-    groups: [
-      {
-        fields: [
-          {
-            kind: 'number',
-            name: 'olderThanDays',
-            label: 'Older than (days)',
-            min: 1,
-            max: 3650,
-            placeholder: 'Retention window',
-            hint: '1 to 3,650. Empty: the configured retention window.',
-          },
-        ],
-      },
-    ],
-    note: { tone: 'warning', text: 'Deletes runs and their notifications for good. This cannot be undone.' },
-  },
-};
+/**
+ * The start form of a type, derived from its scope schema: one field per property, in order (integer and
+ * number → number field, string → text field, boolean → checkbox), with the schema's title, description
+ * (the hint), bounds and default; consecutive properties of one `group` share a fieldset. A scope with a
+ * property that is none of these (an array, an object, a union) is asked for whole, as JSON.
+ */
+export function formFor(type: FormSource): ScopeForm {
+  const note = type.startNote ? { note: type.startNote } : {};
+  const fields = fieldsFromSchema(type.scopeSchema);
+  if (!fields) return { type: type.type, groups: [{ fields: [jsonField()] }], ...note };
+  const groups: FieldGroup[] = [];
+  for (const { field, group } of fields) {
+    const last = groups.at(-1);
+    if (last && last.legend === group) last.fields.push(field);
+    else groups.push({ ...(group !== undefined ? { legend: group } : {}), fields: [field] });
+  }
+  return { type: type.type, groups, ...note };
+}
 
-export function formFor(type: { type: string }): ScopeForm {
-  const known = FORMS[type.type];
-  if (known) return { type: type.type, ...known };
-  return {
-    type: type.type,
-    groups: [
-      {
-        fields: [
-          {
-            kind: 'json',
-            name: 'scope',
-            label: 'Scope (JSON)',
-            wide: true,
-            hint: 'A JSON object with the scope of this operation type; {} uses its defaults.',
-          },
-        ],
-      },
-    ],
+function jsonField(): JsonField {
+  const hint = 'A JSON object with the scope of this operation type; {} uses its defaults.';
+  return { kind: 'json', name: 'scope', label: 'Scope (JSON)', wide: true, hint };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+const finite = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+
+/** The fields of an object schema, or null when a property (or the object itself) cannot be one field each. */
+function fieldsFromSchema(schema: unknown): { field: ScopeField; group: string | undefined }[] | null {
+  if (!isObject(schema) || schema.type !== 'object' || !isObject(schema.properties)) return null;
+  // Keys beyond the declared properties, by name pattern or schema: only JSON can say them.
+  if (isObject(schema.additionalProperties) || schema.patternProperties !== undefined) return null;
+  const required = new Set(Array.isArray(schema.required) ? schema.required : []);
+  const fields: { field: ScopeField; group: string | undefined }[] = [];
+  for (const [name, property] of Object.entries(schema.properties)) {
+    if (!isObject(property)) return null;
+    const field = fieldOf(name, property, required.has(name));
+    if (!field) return null;
+    fields.push({ field, group: text(property.group) });
+  }
+  return fields;
+}
+
+function fieldOf(name: string, property: Record<string, unknown>, required: boolean): ScopeField | null {
+  const hint = text(property.description);
+  const placeholder = text(property.placeholder);
+  const base: Base = {
+    name,
+    label: text(property.title) ?? labelOfName(name),
+    ...(hint ? { hint } : {}),
+    ...(property.wide === true ? { wide: true } : {}),
+    ...(required ? { required: true } : {}),
   };
+  const withPlaceholder = placeholder ? { placeholder } : {};
+  switch (property.type) {
+    case 'integer':
+    case 'number': {
+      const integer = property.type === 'integer';
+      const min = bound(property.minimum, property.exclusiveMinimum, integer, 'min');
+      const max = bound(property.maximum, property.exclusiveMaximum, integer, 'max');
+      const value = finite(property.default);
+      return {
+        ...base,
+        kind: 'number',
+        integer,
+        ...(min !== undefined ? { min } : {}),
+        ...(max !== undefined ? { max } : {}),
+        ...(value !== undefined ? { default: value } : {}),
+        ...withPlaceholder,
+      };
+    }
+    case 'string': {
+      const maxLength = finite(property.maxLength);
+      const value = typeof property.default === 'string' ? property.default : undefined;
+      return {
+        ...base,
+        kind: 'text',
+        ...(maxLength !== undefined ? { maxLength } : {}),
+        ...(value !== undefined ? { default: value } : {}),
+        ...withPlaceholder,
+      };
+    }
+    case 'boolean':
+      return { ...base, kind: 'checkbox', ...(typeof property.default === 'boolean' ? { default: property.default } : {}) };
+    default:
+      return null;
+  }
+}
+
+/** An inclusive bound; an exclusive one of a whole number is the next whole number in (of any number, the server's to check). */
+function bound(inclusive: unknown, exclusive: unknown, integer: boolean, side: 'min' | 'max'): number | undefined {
+  const value = finite(inclusive);
+  if (value !== undefined) return value;
+  const open = finite(exclusive);
+  if (!integer || open === undefined) return undefined;
+  return side === 'min' ? Math.floor(open) + 1 : Math.ceil(open) - 1;
+}
+
+/** `olderThanDays` → `Older than days`, for a property the schema gave no title. */
+function labelOfName(name: string): string {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replaceAll('_', ' ').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 export function fieldsOf(form: ScopeForm): ScopeField[] {
@@ -103,7 +142,7 @@ export function fieldsOf(form: ScopeForm): ScopeField[] {
 export function initialValues(form: ScopeForm): FormValues {
   const values: FormValues = {};
   for (const field of fieldsOf(form)) {
-    if (field.kind === 'checkbox') values[field.name] = false;
+    if (field.kind === 'checkbox') values[field.name] = field.default ?? false;
     else if (field.kind === 'json') values[field.name] = '{}';
     else values[field.name] = field.default !== undefined ? String(field.default) : '';
   }
@@ -123,7 +162,9 @@ export function toScope(form: ScopeForm, values: FormValues, badInput: ReadonlyS
   for (const field of fieldsOf(form)) {
     const value = values[field.name];
     if (field.kind === 'checkbox') {
+      // Ticked, or unticked where the type's default is ticked: otherwise the default says the same.
       if (value === true) scope[field.name] = true;
+      else if (field.default === true) scope[field.name] = false;
       continue;
     }
     const text = typeof value === 'string' ? value : '';
@@ -161,7 +202,7 @@ function parseJsonObject(text: string): { ok: true; value: Record<string, unknow
   return { ok: true, value: value as Record<string, unknown> };
 }
 
-export type ErrorDetail = { path: string; message: string };
+export type ErrorDetail = NonNullable<ErrorBody['error']['details']>[number];
 export type PlacedErrors = { fields: Record<string, string>; general: string[] };
 
 /**
@@ -197,9 +238,11 @@ const count = new Intl.NumberFormat('en-US');
 export function humanize(field: ScopeField, message: string): string {
   if (field.kind === 'number' && /too (small|big)|expected int|expected number/i.test(message)) {
     const { min, max } = field;
-    if (min !== undefined && max !== undefined) return `Enter a whole number from ${count.format(min)} to ${count.format(max)}.`;
-    if (min !== undefined) return `Enter a whole number of at least ${count.format(min)}.`;
-    return 'Enter a whole number.';
+    const what = field.integer ? 'a whole number' : 'a number';
+    if (min !== undefined && max !== undefined) return `Enter ${what} from ${count.format(min)} to ${count.format(max)}.`;
+    if (min !== undefined) return `Enter ${what} of at least ${count.format(min)}.`;
+    if (max !== undefined) return `Enter ${what} of at most ${count.format(max)}.`;
+    return `Enter ${what}.`;
   }
   if (field.kind === 'text' && field.maxLength !== undefined && /too big/i.test(message)) {
     return `Use at most ${count.format(field.maxLength)} characters.`;

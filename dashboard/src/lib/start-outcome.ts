@@ -1,7 +1,7 @@
-// What the answer to a start (POST /api/tenants/:tenant/runs, CONTRACT §3) means to the person who asked:
+// What the answer to a start (POST /api/tenants/:tenant/runs, docs/api.md §3) means to the person who asked:
 // queued, joined an active run, not valid (with details for the fields), or created but not dispatched.
 // Pure: the request itself is made by StartForm (start-form.svelte.ts).
-import type { RunView } from '../../../server/live/events.ts';
+import type { StartAnswer } from '../../../server/http/contract.ts';
 import type { ErrorDetail } from './start-forms.ts';
 
 export type StartOutcome =
@@ -11,7 +11,6 @@ export type StartOutcome =
   | { kind: 'dispatch_failed'; message: string; runId: string | null; url: string | null }
   | { kind: 'error'; message: string };
 
-export type StartAnswer = { run: Pick<RunView, 'id'>; reused: boolean; url: string };
 
 export function runPath(tenant: string, runId: string): string {
   return `/t/${encodeURIComponent(tenant)}/operations/${encodeURIComponent(runId)}`;
@@ -22,7 +21,10 @@ function sameSite(url: unknown, fallback: string): string {
   return typeof url === 'string' && url.startsWith('/') && !url.startsWith('//') && !url.startsWith('/\\') ? url : fallback;
 }
 
-export function outcomeOfAnswer(tenant: string, answer: StartAnswer): StartOutcome {
+/** What of the answer is read: the run's id, whether it was reused, and its link. */
+type AnswerRead = Pick<StartAnswer, 'reused' | 'url'> & { run: Pick<StartAnswer['run'], 'id'> };
+
+export function outcomeOfAnswer(tenant: string, answer: AnswerRead): StartOutcome {
   const url = sameSite(answer.url, runPath(tenant, answer.run.id));
   return answer.reused ? { kind: 'joined', runId: answer.run.id, url } : { kind: 'queued', runId: answer.run.id, url };
 }

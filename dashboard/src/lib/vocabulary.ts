@@ -1,14 +1,12 @@
-// The run vocabulary as the dashboard shows it. Types come from the one live contract (server/live/events.ts);
-// the lists below are checked against those types at compile time, so they cannot drift from the server.
-import type { NotificationView, RunView } from '../../../server/live/events.ts';
+// The run vocabulary as the dashboard shows it. The lists come from the run's own model (db/runs/model.ts, pure:
+// no I/O, safe in the browser), so buckets and time ranges cannot drift from what the server counts.
+import type { NotificationView } from '../../../server/live/events.ts';
+import { RUN_BUCKETS, STATS_WINDOWS, type RunBucket, type StatsWindow } from '../../../db/runs/model.ts';
 
-export type Bucket = RunView['bucket'];
+export type Bucket = RunBucket;
 export type NotificationLevel = NotificationView['level'];
 
-export const BUCKETS = ['queued', 'running', 'succeeded', 'partially_succeeded', 'failed'] as const satisfies readonly Bucket[];
-// Fails to compile when the contract gains a bucket this list does not show.
-const _everyBucket: [Exclude<Bucket, (typeof BUCKETS)[number]>] extends [never] ? true : never = true;
-void _everyBucket;
+export const BUCKETS = RUN_BUCKETS;
 
 export const BUCKET_LABELS: Record<Bucket, string> = {
   queued: 'Queued',
@@ -31,9 +29,11 @@ export function isBucket(value: string): value is Bucket {
   return (BUCKETS as readonly string[]).includes(value);
 }
 
-/** Time-range presets of the board and of /stats (CONTRACT §3), in milliseconds. */
-export const RANGES = { '1h': 3_600_000, '24h': 86_400_000, '7d': 604_800_000, '30d': 2_592_000_000 } as const;
-export type RangePreset = keyof typeof RANGES;
+/** Time-range presets of the board: the windows of /stats (docs/api.md §3), in milliseconds. */
+export const RANGES = Object.fromEntries(
+  Object.entries(STATS_WINDOWS).map(([range, seconds]) => [range, seconds * 1000]),
+) as Record<StatsWindow, number>;
+export type RangePreset = StatsWindow;
 export const DEFAULT_RANGE: RangePreset = '30d';
 export const RANGE_LABELS: Record<RangePreset, string> = {
   '1h': 'Last hour',
@@ -53,4 +53,9 @@ export function typeFallbackLabel(type: string): string {
   const head = words(resource);
   const label = head.charAt(0).toUpperCase() + head.slice(1);
   return action.length > 0 ? `${label} · ${words(action.join('.'))}` : label;
+}
+
+/** A run's name: its type's label; for a type this install does not know, the server sends the type itself. */
+export function runLabel(run: { type: string; label: string }): string {
+  return run.label && run.label !== run.type ? run.label : typeFallbackLabel(run.type);
 }

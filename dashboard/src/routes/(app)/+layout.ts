@@ -1,6 +1,6 @@
 import { error, redirect } from '@sveltejs/kit';
-import type { Me } from '../../lib/api.ts';
-import { loginPath } from '../../lib/navigation.ts';
+import type { Me } from '#lib/api.ts';
+import { loginPath } from '#lib/navigation.ts';
 import type { LayoutLoad } from './$types';
 
 /** Every page of the signed-in shell needs the account; no session → sign in, then come back. */
