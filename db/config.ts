@@ -46,6 +46,14 @@ const envSchema = z.object({
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   COOKIE_SECURE: bool.optional(),
   LIVE_POLLING: bool.default(false),
+  // Policy sources: the key that encrypts their credentials at rest (32 bytes, base64), and whether a `graph`
+  // source may point at loopback, link-local or private addresses (tests and on-premises APIs).
+  SOURCE_CREDENTIALS_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (e.g. openssl rand -base64 32)')
+    .optional(),
+  ALLOW_PRIVATE_TARGETS: bool.default(false),
+  SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
 });
 
 export type Config = {
@@ -73,6 +81,11 @@ export type Config = {
   cookieSecure: boolean | undefined;
   /** Allow HTTP long-polling for the live channel (needs sticky sessions behind a load balancer). */
   livePolling: boolean;
+  /** Encrypts policy-source credentials at rest; without it no credential can be stored. */
+  sourceCredentialsKey: Buffer | undefined;
+  allowPrivateTargets: boolean;
+  /** Time limit of one call to a policy source. */
+  sourceTimeoutMs: number;
 };
 
 export class ConfigError extends Error {
@@ -111,6 +124,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     cookieSecure: e.COOKIE_SECURE,
     livePolling: e.LIVE_POLLING,
+    sourceCredentialsKey: e.SOURCE_CREDENTIALS_KEY ? Buffer.from(e.SOURCE_CREDENTIALS_KEY, 'base64') : undefined,
+    allowPrivateTargets: e.ALLOW_PRIVATE_TARGETS,
+    sourceTimeoutMs: e.SOURCE_TIMEOUT_MS,
   };
 }
 

@@ -1,7 +1,15 @@
 import { AuthToken } from './auth/entities.ts';
+import { BackupItem, BackupSet } from './backups/entity.ts';
+import { DriftFinding } from './drift/entity.ts';
+import { InventoryItem } from './inventory/entity.ts';
 import { Notification } from './notifications/entity.ts';
 import { OperationRun } from './runs/entity.ts';
+import { Restore, RestoreItem } from './restores/entity.ts';
 import { RunEventRecord } from './runs/event.entity.ts';
+import { PolicySource } from './sources/entity.ts';
 import { Membership, Tenant, User } from './tenants/entities.ts';
 
-export const entities = [Tenant, User, Membership, AuthToken, OperationRun, Notification, RunEventRecord];
+export const entities = [
+  Tenant, User, Membership, AuthToken, OperationRun, Notification, RunEventRecord,
+  PolicySource, InventoryItem, DriftFinding, BackupSet, BackupItem, Restore, RestoreItem,
+];

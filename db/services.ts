@@ -1,15 +1,23 @@
 import type BeeQueue from 'bee-queue';
 import { AuthService } from './auth/service.ts';
 import { TokenStore } from './auth/store.ts';
+import { BackupService } from './backups/service.ts';
+import { BackupStore } from './backups/store.ts';
 import { Catalog } from './catalog/catalog.ts';
 import { Changefeed } from './changefeed/publisher.ts';
+import { DriftService, type DriftScope } from './drift/service.ts';
+import { DriftStore } from './drift/store.ts';
 import type { Config } from './config.ts';
+import { InventoryService } from './inventory/service.ts';
+import { InventoryStore } from './inventory/store.ts';
 import type { Logger } from './logger.ts';
 import { NotificationService } from './notifications/service.ts';
 import { NotificationStore } from './notifications/store.ts';
 import type { Orm } from './orm.ts';
 import { createRunsQueue, type RunJob } from './queue.ts';
 import { createRedis, type RedisClient } from './redis.ts';
+import { RestoreService } from './restores/service.ts';
+import { RestoreStore } from './restores/store.ts';
 import { RunEventStore } from './runs/event-store.ts';
 import { RunLifecycle } from './runs/lifecycle.ts';
 import { MirroredRuns } from './runs/mirrored.ts';
@@ -17,6 +25,8 @@ import { RunQueries } from './runs/queries.ts';
 import { RunRetention } from './runs/retention.ts';
 import { RunStarter } from './runs/start.ts';
 import { RunStore } from './runs/store.ts';
+import { PolicySourceService } from './sources/service.ts';
+import { PolicySourceStore } from './sources/store.ts';
 import { TenantService } from './tenants/service.ts';
 import { TenantStore } from './tenants/store.ts';
 
@@ -37,6 +47,12 @@ export type Services = {
   mirrored: MirroredRuns;
   starter: RunStarter;
   retention: RunRetention;
+  inventory: InventoryService;
+  drift: DriftService;
+  backups: BackupService;
+  restores: RestoreService;
+  /** Policy sources: set by owners (API, CLI), opened by workers. */
+  sources: PolicySourceService;
   close(): Promise<void>;
 };
 
@@ -59,6 +75,13 @@ export async function createServices(config: Config, orm: Orm, logger: Logger, o
   const tenants = new TenantService(tenantStore, changefeed);
   const lifecycle = new RunLifecycle(orm, runStore, new RunEventStore(orm), catalog, notifications, changefeed);
   const runs = new RunQueries(runStore, catalog);
+  const starter = new RunStarter(tenants, catalog, lifecycle, queue, logger);
+  const inventory = new InventoryService(new InventoryStore(orm), runs);
+  const drift = new DriftService(new DriftStore(orm), inventory, runs);
+  starter.prepare('drift.generate', (tenant, scope) => drift.prepareScope(tenant.id, scope as Partial<DriftScope>));
+  const backups = new BackupService(new BackupStore(orm));
+  starter.prepare('backup_set.add_policies', backups.prepareAddPolicies);
+  const restores = new RestoreService(new RestoreStore(orm), { backups, inventory, starter, lifecycle, runs });
   return {
     config,
     logger,
@@ -73,8 +96,13 @@ export async function createServices(config: Config, orm: Orm, logger: Logger, o
     lifecycle,
     runs,
     mirrored: new MirroredRuns(lifecycle, runs, catalog),
-    starter: new RunStarter(tenants, catalog, lifecycle, queue, logger),
+    starter,
     retention: new RunRetention(runStore),
+    inventory,
+    drift,
+    backups,
+    restores,
+    sources: new PolicySourceService(new PolicySourceStore(orm), config, logger),
     async close() {
       await queue.close(5_000).catch(() => undefined);
       await redis.close().catch(() => undefined);

@@ -1,5 +1,6 @@
-// The demo of `npm run demo`: demo tenants and users (idempotent), and a gentle stream of demo runs started
-// through the HTTP API like any client would.
+// The demo of `npm run demo`: demo tenants and users with simulated policy sources (idempotent), and a gentle
+// stream of work started through the HTTP API like any client would: demo batches, and now and then the policy
+// operations (inventory syncs, the source moving on a revision, drift generations, backups).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Role } from '../db/access/roles.ts';
 import { hashPassword } from '../db/auth/passwords.ts';
@@ -11,8 +12,8 @@ import { createServices } from '../db/services.ts';
 
 export const DEMO_PASSWORD = 'runboard-demo';
 const DEMO_TENANTS = [
-  { slug: 'acme', name: 'Acme Corp' },
-  { slug: 'globex', name: 'Globex Corporation' },
+  { slug: 'acme', name: 'Acme Corp', policies: 40, owner: 'owner@acme.test', operator: 'operator@acme.test' },
+  { slug: 'globex', name: 'Globex Corporation', policies: 24, owner: 'owner@globex.test', operator: 'owner@globex.test' },
 ];
 export const DEMO_USERS: { email: string; name: string; tenant: string; role: Role }[] = [
   { email: 'owner@acme.test', name: 'Olivia Owner', tenant: 'acme', role: 'owner' },
@@ -42,6 +43,11 @@ export async function seedDemo(config: Config & { databaseUrl: string }): Promis
       }
       // Upsert: the demo promises one user of each role, whatever happened to the memberships since.
       await services.tenants.addMember(user.tenant, user.email, user.role);
+    }
+    // A simulated policy source per tenant, unless an owner has set one meanwhile.
+    for (const { slug, policies } of DEMO_TENANTS) {
+      const tenant = await services.tenants.findTenant(slug);
+      if (tenant && !(await services.sources.view(tenant.id))) await services.sources.setSimulated(tenant.id, { policies });
     }
   } finally {
     await services.close();
@@ -144,3 +150,126 @@ export async function demoStream(
   }
 }
 
+
+type DemoTenant = (typeof DEMO_TENANTS)[number];
+type Log = { say: (line: string) => void; complain: (line: string) => void };
+type RunAnswer = { run: { id: string; status: string; outcome: string }; url: string };
+
+/** Signs in once per user and keeps the token (signing in again after a 401). */
+class Sessions {
+  readonly #tokens = new Map<string, string>();
+  constructor(
+    private readonly baseUrl: string,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  async call<T>(email: string, method: string, route: string, body?: unknown): Promise<T> {
+    let token = this.#tokens.get(email);
+    if (!token) {
+      const login = await api<{ token: string }>(this.baseUrl, 'POST', '/api/auth/login', { body: { email, password: DEMO_PASSWORD }, signal: this.signal });
+      token = login.token;
+      this.#tokens.set(email, token);
+    }
+    try {
+      return await api<T>(this.baseUrl, method, route, { token, body, signal: this.signal });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) this.#tokens.delete(email);
+      throw error;
+    }
+  }
+}
+
+/** Starts a run as `email` and waits (bounded) until it has completed; the demo client reads its state over HTTP. */
+async function runToEnd(sessions: Sessions, email: string, tenant: string, type: string, scope: Record<string, unknown>, signal: AbortSignal): Promise<RunAnswer> {
+  const started = await sessions.call<RunAnswer>(email, 'POST', `/api/tenants/${tenant}/runs`, { type, scope });
+  for (let waited = 0; started.run.status !== 'completed' && waited < 120_000; waited += 500) {
+    await sleep(500, undefined, { signal });
+    const { run } = await sessions.call<RunAnswer>(email, 'GET', `/api/tenants/${tenant}/runs/${started.run.id}`);
+    if (run.status === 'completed') return { ...started, run };
+  }
+  return started;
+}
+
+/** The simulated source moves on one revision: a policy added, one removed, two changed (so drift appears). */
+async function moveRevision(sessions: Sessions, tenant: DemoTenant): Promise<number> {
+  const { source } = await sessions.call<{ source: { kind: string; simulated?: Record<string, unknown> & { revision?: number } } | null }>(
+    tenant.owner, 'GET', `/api/tenants/${tenant.slug}/policy-source`);
+  if (source?.kind !== 'simulated') return -1;
+  const revision = (source.simulated?.revision ?? 0) + 1;
+  await sessions.call(tenant.owner, 'PUT', `/api/tenants/${tenant.slug}/policy-source`, { kind: 'simulated', simulated: { ...source.simulated, revision } });
+  return revision;
+}
+
+/** Sync, move the source on, sync again and generate drift: the Inventory and Drift pages have data at once. */
+async function warmUp(sessions: Sessions, tenant: DemoTenant, signal: AbortSignal, { say }: Log): Promise<void> {
+  const syncs = await sessions.call<{ runs: unknown[] }>(tenant.operator, 'GET', `/api/tenants/${tenant.slug}/runs?type=inventory.sync&bucket=succeeded&bucket=partially_succeeded&limit=2`);
+  if (syncs.runs.length < 2) {
+    await runToEnd(sessions, tenant.operator, tenant.slug, 'inventory.sync', {}, signal);
+    await moveRevision(sessions, tenant);
+    await runToEnd(sessions, tenant.operator, tenant.slug, 'inventory.sync', {}, signal);
+    const drift = await runToEnd(sessions, tenant.operator, tenant.slug, 'drift.generate', {}, signal);
+    say(`${tenant.slug}: inventory synced twice and drift generated: ${drift.url}`);
+  }
+  const sets = await sessions.call<{ backupSets: { id: string; itemCount: number }[] }>(tenant.operator, 'GET', `/api/tenants/${tenant.slug}/backup-sets`);
+  if (sets.backupSets.length === 0) {
+    const { backupSet } = await sessions.call<{ backupSet: { id: string } }>(tenant.operator, 'POST', `/api/tenants/${tenant.slug}/backup-sets`, { name: 'Weekly baseline' });
+    await backUp(sessions, tenant, backupSet.id, signal);
+    say(`${tenant.slug}: backup set "Weekly baseline" created with the first policies of the inventory`);
+  }
+}
+
+/** Captures the first dozen policies of the inventory into the set (unchanged ones are skipped by the run). */
+async function backUp(sessions: Sessions, tenant: DemoTenant, backupSetId: string, signal: AbortSignal): Promise<void> {
+  const inventory = await sessions.call<{ policies: { externalId: string }[] }>(tenant.operator, 'GET', `/api/tenants/${tenant.slug}/inventory?limit=12`);
+  const policyIds = inventory.policies.map((p) => p.externalId);
+  if (policyIds.length > 0) await runToEnd(sessions, tenant.operator, tenant.slug, 'backup_set.add_policies', { backupSetId, policyIds }, signal);
+}
+
+/** One step of policy work, in turn: a sync; the source moving on with a sync and drift; a backup. */
+async function policyStep(sessions: Sessions, tenant: DemoTenant, step: number, signal: AbortSignal, { say }: Log): Promise<void> {
+  switch (step % 3) {
+    case 0: {
+      const sync = await runToEnd(sessions, tenant.operator, tenant.slug, 'inventory.sync', {}, signal);
+      say(`${tenant.slug}: inventory sync ${sync.run.outcome}: ${sync.url}`);
+      return;
+    }
+    case 1: {
+      const revision = await moveRevision(sessions, tenant);
+      await runToEnd(sessions, tenant.operator, tenant.slug, 'inventory.sync', {}, signal);
+      const drift = await runToEnd(sessions, tenant.operator, tenant.slug, 'drift.generate', {}, signal);
+      say(`${tenant.slug}: the policy source moved to revision ${revision}; drift generated: ${drift.url}`);
+      return;
+    }
+    default: {
+      const sets = await sessions.call<{ backupSets: { id: string }[] }>(tenant.operator, 'GET', `/api/tenants/${tenant.slug}/backup-sets`);
+      if (sets.backupSets[0]) await backUp(sessions, tenant, sets.backupSets[0].id, signal);
+    }
+  }
+}
+
+/**
+ * The policy operations of the demo: a warm-up (two syncs, drift, a backup set) so every page has data within a
+ * minute, then a step every 45-90 s per tenant in turn.
+ */
+export async function demoPolicyWork(baseUrl: string, signal: AbortSignal, log: Log): Promise<void> {
+  const sessions = new Sessions(baseUrl, signal);
+  let lastProblem = '';
+  const attempt = async (work: () => Promise<void>) => {
+    try {
+      await work();
+      lastProblem = '';
+    } catch (error) {
+      if (signal.aborted) return;
+      const problem = (error as Error).message;
+      if (problem !== lastProblem) log.complain(`demo policy work: ${problem}`);
+      lastProblem = problem;
+    }
+  };
+  for (const tenant of DEMO_TENANTS) await attempt(() => warmUp(sessions, tenant, signal, log));
+  for (let step = 0; !signal.aborted; step++) {
+    await sleep(randomInt(45_000, 90_000), undefined, { signal }).catch(() => undefined);
+    if (signal.aborted) return;
+    const tenant = DEMO_TENANTS[step % DEMO_TENANTS.length]!;
+    await attempt(() => policyStep(sessions, tenant, Math.floor(step / DEMO_TENANTS.length), signal, log));
+  }
+}

@@ -15,8 +15,9 @@ import { createClient, ErrorReply } from 'redis';
 import { redactUrl } from '../db/bootstrap.ts';
 import { childEnvironment, ConfigError, loadConfig, type Config } from '../db/config.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';
+import { localCredentialsKey } from '../db/sources/local-key.ts';
 import { TimeoutError, withTimeout } from '../db/timeout.ts';
-import { DEMO_PASSWORD, DEMO_RUNNER, DEMO_USERS, demoStream, seedDemo } from './demo.ts';
+import { DEMO_PASSWORD, DEMO_RUNNER, DEMO_USERS, demoPolicyWork, demoStream, seedDemo } from './demo.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DEMO = process.argv.includes('--demo');
@@ -81,11 +82,17 @@ async function main(): Promise<void> {
   if (!(await portIsFree(port, config.host))) {
     throw new StartError(`Port ${port} is already in use. Set PORT to a free port.`);
   }
+  // Policy-source credentials are encrypted with a key from configuration; a one-machine install keeps its own.
+  const credentialsKey = !config.sourceCredentialsKey && embedded ? await localCredentialsKey(config.dataDir) : undefined;
+  if (!config.sourceCredentialsKey && !embedded) {
+    say('SOURCE_CREDENTIALS_KEY is not set: graph policy sources cannot store credentials until it is (the same on every node).');
+  }
   const env: NodeJS.ProcessEnv = {
     ...childEnvironment(() => false),
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     PORT: String(port),
+    ...(credentialsKey ? { SOURCE_CREDENTIALS_KEY: credentialsKey } : {}),
     ...(DEMO ? { RUNBOARD_DEMO_OPERATIONS: 'true' } : {}),
   };
 
@@ -117,10 +124,12 @@ async function main(): Promise<void> {
     `Sign in with any of these users, password "${DEMO_PASSWORD}":`,
     ...DEMO_USERS.map((u) => `  ${u.email.padEnd(width)}  ${u.name.padEnd(15)} ${u.role} of ${u.tenant}`),
     '',
-    `A demo run starts every few seconds as ${DEMO_RUNNER}.`,
+    `A demo run starts every few seconds as ${DEMO_RUNNER}; acme and globex have simulated policy`,
+    'sources, synced at once (Inventory, Drift, Backups pages), that move on now and then.',
     'Admin CLI: npm run admin -- help      Stop: Ctrl-C',
   ]);
   void demoStream(baseUrl, demoStop.signal, { say, complain });
+  void demoPolicyWork(baseUrl, demoStop.signal, { say, complain });
 }
 
 // ── PostgreSQL and Redis ────────────────────────────────────────────────────────────────────────────────

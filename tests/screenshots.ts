@@ -64,6 +64,56 @@ try {
   await context.close();
 
   const manager = await login(base, system.tenants.acme!.users.manager.email);
+
+  // The policy pages (docs/api.md §10): a simulated source synced twice with the revision moved between, a
+  // drift generation, a backup set of every policy, the source moved on and synced again, a previewed restore.
+  const acmeId = system.tenants.acme!.tenant.id;
+  const run = async (as: string, type: string, scope: Record<string, unknown>) => {
+    const started = await call(base, 'POST', '/api/tenants/acme/runs', { token: as, body: { type, scope } });
+    if (started.status !== 202) throw new Error(`${type} was not started: ${JSON.stringify(started.body)}`);
+    await system.feed.completed(started.body.run.id, 60_000);
+  };
+  await system.env.services.sources.setSimulated(acmeId, { policies: 120 });
+  await run(token, 'inventory.sync', {});
+  await system.env.services.sources.moveRevision(acmeId, 3);
+  await run(token, 'inventory.sync', {});
+  await run(token, 'drift.generate', {});
+  const inventory = await call(base, 'GET', '/api/tenants/acme/inventory?q=compliance&limit=200', { token });
+  const set = await call(base, 'POST', '/api/tenants/acme/backup-sets', { token, body: { name: 'Compliance before the March rollout' } });
+  const backupSetId: string = set.body.backupSet.id;
+  await run(token, 'backup_set.add_policies', { backupSetId, policyIds: inventory.body.policies.map((p: { externalId: string }) => p.externalId) });
+  await system.env.services.sources.moveRevision(acmeId, 4);
+  await run(token, 'inventory.sync', {});
+  const restore = await call(base, 'POST', '/api/tenants/acme/restores', { token: manager, body: { backupSetId } });
+  await call(base, 'POST', `/api/tenants/acme/restores/${restore.body.restore.id}/preview`, { token: manager });
+
+  const policyPages = await newPage(browser, { viewport: { width: 1280, height: 900 } });
+  {
+    const { page } = policyPages;
+    await signIn(page, base, system.tenants.acme!.users.manager.email, TEST_PASSWORD, '/t/acme/inventory');
+    await page.getByRole('region', { name: 'Policies' }).locator('tbody tr').first().waitFor();
+    await page.screenshot({ path: path.join(OUT, 'inventory.png') });
+
+    await page.goto(`${base}/t/acme/drift`);
+    await page.getByRole('region', { name: /Modified policies/ }).getByRole('button', { expanded: false }).first().click();
+    await page.getByRole('table', { name: /Field changes of/ }).first().waitFor();
+    await page.screenshot({ path: path.join(OUT, 'drift.png'), fullPage: true });
+
+    await page.goto(`${base}/t/acme/backups/${backupSetId}`);
+    await page.getByRole('region', { name: 'Captured policies' }).locator('tbody tr').first().waitFor();
+    await page.screenshot({ path: path.join(OUT, 'backup-set.png') });
+
+    await page.goto(`${base}/t/acme/restores/${restore.body.restore.id}`);
+    const updates = page.getByRole('region', { name: 'Preview' }).getByRole('region', { name: /^Update/ });
+    await updates.getByRole('button', { expanded: false }).first().click();
+    await page.getByRole('table', { name: /Fields a restore of/ }).first().waitFor();
+    await page.screenshot({ path: path.join(OUT, 'restore-preview.png') });
+    await page.getByRole('button', { name: 'Execute…' }).click();
+    await page.getByRole('dialog', { name: 'Execute this restore?' }).waitFor();
+    await page.screenshot({ path: path.join(OUT, 'restore-confirm.png') });
+  }
+  await policyPages.context.close();
+
   const kiosk = await call(base, 'POST', '/api/tenants/acme/kiosk-tokens', { token: manager, body: { label: 'screenshots' } });
   const wall = await newPage(browser, { viewport: { width: 1920, height: 1080 } });
   await wall.page.goto(`${base}/t/acme/wall?kiosk=${kiosk.body.token}`);

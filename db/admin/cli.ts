@@ -1,5 +1,6 @@
 // The admin CLI (docs/api.md §2, §8): tenants, users, memberships and tenant tokens without a UI.
 // `npm run admin -- <command>`. Every failure is one line on stderr and a non-zero exit, never a stack trace.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isRole, ROLES } from '../access/roles.ts';
 import { redactUrl } from '../bootstrap.ts';
@@ -7,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded.ts';
 import { AppError } from '../errors.ts';
 import { ping } from '../database.ts';
+import { localCredentialsKey } from '../sources/local-key.ts';
 import { createLogger } from '../logger.ts';
 import { createOrm, migrate, type Orm } from '../orm.ts';
 import { createServices, type Services } from '../services.ts';
@@ -21,6 +23,12 @@ Commands:
   member:remove <tenant> <email>                        remove a member
   kiosk:create <tenant> "<label>"                       create a kiosk token for NOC wall displays (shown once)
   integration:create <tenant> "<label>"                 create an integration token for mirrored runs (shown once)
+  source:set <tenant> simulated [--policies N] [--revision N]
+                                                        give a tenant the built-in simulated policy source
+  source:set <tenant> graph --url <baseUrl> --collections <a,b> [--credential-file <path>]
+                                                        read a tenant's policies from a Graph-format API; the
+                                                        file holds a bearer token, or JSON client credentials
+                                                        { "tokenUrl", "clientId", "clientSecret", "scope"? }
   db:migrate                                            apply pending database migrations
   help                                                  show this help
 
@@ -29,6 +37,9 @@ Examples:
   npm run admin -- user:create alice@acme.test --password 'a long secret' --name "Alice Example"
   npm run admin -- member:add acme alice@acme.test operator
   npm run admin -- kiosk:create acme "NOC wall 1"
+  npm run admin -- source:set acme simulated --policies 200
+  npm run admin -- source:set acme graph --url https://graph.microsoft.com/beta \\
+      --collections deviceManagement/deviceConfigurations,deviceManagement/deviceCompliancePolicies --credential-file ./graph.token
 
 Uses DATABASE_URL, or the embedded PostgreSQL under DATA_DIR (default .data) when it is unset.`;
 
@@ -39,16 +50,23 @@ class UsageError extends Error {}
 /** A failure the user acts on (nothing reachable, schema behind): the message, exit 1. */
 class Failure extends Error {}
 
-type Options = { password?: string; name?: string };
+const OPTION_NAMES = ['password', 'name', 'policies', 'revision', 'url', 'collections', 'credential-file'] as const;
+type Options = Partial<Record<(typeof OPTION_NAMES)[number], string>>;
 type Command = {
   args: string[];
+  /** Options the command needs. */
   options?: (keyof Options)[];
+  /** Options the command may take (which ones apply may depend on the arguments: see check). */
+  optional?: (keyof Options)[];
   /** Needs the shared services (and so Redis); db:migrate needs PostgreSQL only. */
   services: boolean;
   /** Argument checks that need no database, run before connecting. */
-  check?(args: string[]): void;
+  check?(args: string[], options: Options): void;
   run(ctx: { services: Services; orm: Orm }, args: string[], options: Options): Promise<void>;
 };
+
+/** Which options of source:set go with which kind. */
+const SOURCE_OPTIONS = { simulated: ['policies', 'revision'], graph: ['url', 'collections', 'credential-file'] } as const;
 
 const COMMANDS: Record<string, Command> = {
   'tenant:create': {
@@ -89,6 +107,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   'kiosk:create': tokenCommand('kiosk'),
+  'source:set': sourceCommand(),
   'integration:create': tokenCommand('integration'),
   'db:migrate': {
     args: [],
@@ -120,6 +139,80 @@ function tokenCommand(kind: 'kiosk' | 'integration'): Command {
   };
 }
 
+/** A count given on the command line: digits only (the service checks the bounds). */
+function countOption(options: Options, key: 'policies' | 'revision'): number | undefined {
+  const value = options[key];
+  if (value === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(value)) throw new UsageError(`--${key} must be a whole number.`);
+  return Number(value);
+}
+
+/** A credential file: one bearer token, or JSON client credentials (with or without "type"). Never printed. */
+function readCredentialFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new Failure(`Cannot read the credential file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}.`);
+  }
+  if (!text.startsWith('{')) return { type: 'bearer', token: text };
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    return { type: 'client_credentials', ...parsed };
+  } catch {
+    throw new Failure(`The credential file ${path} starts with "{" but is not valid JSON client credentials.`);
+  }
+}
+
+function sourceCommand(): Command {
+  return {
+    args: ['tenant', 'kind'],
+    optional: [...SOURCE_OPTIONS.simulated, ...SOURCE_OPTIONS.graph],
+    services: true,
+    check([, kind], options) {
+      if (kind !== 'simulated' && kind !== 'graph') throw new UsageError(`Unknown source kind "${kind}": use simulated or graph.`);
+      const other = kind === 'simulated' ? SOURCE_OPTIONS.graph : SOURCE_OPTIONS.simulated;
+      const stray = other.find((o) => options[o] !== undefined);
+      if (stray) throw new UsageError(`A ${kind} source does not take --${stray}.`);
+      if (kind === 'graph' && (options.url === undefined || options.collections === undefined)) {
+        throw new UsageError('A graph source needs --url <baseUrl> and --collections <a,b>.');
+      }
+      countOption(options, 'policies');
+      countOption(options, 'revision');
+    },
+    async run({ services }, [slug, kind], options) {
+      const tenant = await services.tenants.findTenant(slug!);
+      if (!tenant) throw new AppError(404, 'not_found', `Tenant "${slug}" was not found.`);
+      const policies = countOption(options, 'policies');
+      const revision = countOption(options, 'revision');
+      const input =
+        kind === 'simulated'
+          ? { kind, simulated: { ...(policies !== undefined ? { policies } : {}), ...(revision !== undefined ? { revision } : {}) } }
+          : {
+              kind,
+              baseUrl: options.url,
+              collections: options.collections!.split(',').map((c) => c.trim()).filter(Boolean),
+              ...(options['credential-file'] !== undefined ? { credential: readCredentialFile(options['credential-file']) } : {}),
+            };
+      let view;
+      try {
+        view = await services.sources.set(tenant.id, null, input);
+      } catch (error) {
+        // One line with what is wrong, field by field (never the values: a credential may be among them).
+        if (error instanceof AppError && error.details?.length) {
+          throw new Failure(`${error.message} ${error.details.map((d) => `${d.path || 'input'}: ${d.message}`).join('; ')}`);
+        }
+        throw error;
+      }
+      if (view.kind === 'simulated') {
+        console.log(`Policy source of ${tenant.slug}: simulated, ${view.simulated!.policies} policies, revision ${view.simulated!.revision}.`);
+      } else {
+        console.log(`Policy source of ${tenant.slug}: graph at ${view.baseUrl} (collections ${view.collections.join(', ')}), ${view.hasCredential ? 'with a stored credential' : 'without a credential'}.`);
+      }
+    },
+  };
+}
+
 /** Parses argv into a command and its arguments, or throws UsageError. */
 function parse(argv: string[]): { name: string; command: Command; args: string[]; options: Options } | 'help' {
   let parsed;
@@ -128,7 +221,7 @@ function parse(argv: string[]): { name: string; command: Command; args: string[]
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { password: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { ...Object.fromEntries(OPTION_NAMES.map((o) => [o, { type: 'string' as const }])), help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
     // node:util explains in several sentences; the first says what is wrong.
@@ -141,17 +234,23 @@ function parse(argv: string[]): { name: string; command: Command; args: string[]
   }
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`Unknown command "${name}".`);
-  const synopsis = `${name} ${[...command.args.map((a) => `<${a.replaceAll('"', '')}>`), ...(command.options ?? []).map((o) => `--${o} <${o}>`)].join(' ')}`;
+  const synopsis = `${name} ${[
+    ...command.args.map((a) => `<${a.replaceAll('"', '')}>`),
+    ...(command.options ?? []).map((o) => `--${o} <${o}>`),
+    ...(command.optional ?? []).map((o) => `[--${o} <${o}>]`),
+  ].join(' ')}`;
   if (args.length !== command.args.length) {
     throw new UsageError(`${args.length < command.args.length ? 'Missing arguments' : 'Too many arguments'}: ${synopsis}`);
   }
-  const options: Options = { password: parsed.values.password, name: parsed.values.name };
-  for (const key of ['password', 'name'] as const) {
-    const allowed = command.options?.includes(key) ?? false;
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const options: Options = Object.fromEntries(OPTION_NAMES.map((o) => [o, values[o] as string | undefined]).filter(([, v]) => v !== undefined));
+  for (const key of OPTION_NAMES) {
+    const required = command.options?.includes(key) ?? false;
+    const allowed = required || (command.optional?.includes(key) ?? false);
     if (options[key] !== undefined && !allowed) throw new UsageError(`${name} does not take --${key}.`);
-    if (options[key] === undefined && allowed) throw new UsageError(`Missing --${key}: ${synopsis}`);
+    if (options[key] === undefined && required) throw new UsageError(`Missing --${key}: ${synopsis}`);
   }
-  command.check?.(args);
+  command.check?.(args, options);
   return { name, command, args, options };
 }
 
@@ -175,6 +274,11 @@ async function main(): Promise<number> {
   } catch (error) {
     if (error instanceof ConfigError) throw new Failure(error.message);
     throw error;
+  }
+
+  // With the embedded PostgreSQL, credentials use the key `npm start` keeps beside it (docs/api.md §8).
+  if (request.name === 'source:set' && !config.databaseUrl && !config.sourceCredentialsKey) {
+    config = { ...config, sourceCredentialsKey: Buffer.from(await localCredentialsKey(config.dataDir), 'base64') };
   }
 
   let embedded: EmbeddedPostgres | undefined;

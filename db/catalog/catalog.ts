@@ -1,5 +1,5 @@
 import { roleAtLeast, type Role } from '../access/roles.ts';
-import { demoBatch, demoExternal, runsPurge } from './operations.ts';
+import { backupAddPolicies, demoBatch, demoExternal, driftGenerate, inventorySync, restoreExecute, runsPurge } from './operations.ts';
 import { scopeSchemaOf, type AnyOperationDeclaration } from './types.ts';
 import type { OperationTypeView } from './view.ts';
 
@@ -14,7 +14,7 @@ export class Catalog {
   }
 
   static forConfig({ demoOperations }: { demoOperations: boolean }): Catalog {
-    const declarations = [runsPurge];
+    const declarations = [inventorySync, driftGenerate, backupAddPolicies, restoreExecute, runsPurge];
     if (demoOperations) declarations.push(demoBatch, demoExternal);
     return new Catalog(declarations);
   }

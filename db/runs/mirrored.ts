@@ -20,8 +20,13 @@ export class MirroredRuns {
   async report(tenant: TenantRef, runId: string, event: RunEvent, eventId?: string): Promise<RunView> {
     const run = await this.runs.get(tenant.id, runId);
     if (!run) throw notFound('The run');
-    if (!this.catalog.get(run.type)?.mirrored) {
+    const declaration = this.catalog.get(run.type);
+    if (!declaration?.mirrored) {
       throw new AppError(409, 'not_mirrored', 'This run is processed by Runboard workers; it takes no reported events.');
+    }
+    // A run owned by a record (a restore's) is driven by that record alone, so the two never disagree.
+    if (declaration.ownedBy !== undefined) {
+      throw new AppError(409, 'reported_elsewhere', `This run is driven by its ${declaration.ownedBy} record; it takes no reported events.`);
     }
     const result = await this.lifecycle.applyEvent(runId, event, eventId);
     if (result.outcome === 'missing') throw notFound('The run');

@@ -1,11 +1,18 @@
 import type { Catalog } from '../catalog/catalog.ts';
-import { RUN_BUCKETS, type StatsWindow } from './model.ts';
+import { RUN_BUCKETS, type RunOutcome, type StatsWindow } from './model.ts';
 import type { RunFilters, RunStore } from './store.ts';
 import { toRunView, type BucketCounts, type RunStats, type RunView } from './view.ts';
 
 export type { RunFilters };
 
 export type { RunStats };
+
+/** Outcomes of a run whose records count as results (an inventory snapshot, a drift generation). */
+export const SUCCESSFUL_OUTCOMES = ['succeeded', 'partially_succeeded'] as const satisfies readonly RunOutcome[];
+
+/** Completed with a successful outcome. */
+export const isSuccessful = (run: Pick<RunView, 'status' | 'outcome'>): boolean =>
+  run.status === 'completed' && (SUCCESSFUL_OUTCOMES as readonly RunOutcome[]).includes(run.outcome);
 
 const emptyBuckets = (): BucketCounts => Object.fromEntries(RUN_BUCKETS.map((b) => [b, 0])) as BucketCounts;
 
@@ -25,6 +32,17 @@ export class RunQueries {
   async get(tenantId: string, runId: string): Promise<RunView | null> {
     const row = await this.store.get(tenantId, runId);
     return row ? toRunView(row, this.catalog) : null;
+  }
+
+  /** The tenant's latest successful (succeeded or partially succeeded) runs of a type, newest first. */
+  async latestSuccessful(tenantId: string, type: string, limit = 1): Promise<RunView[]> {
+    const rows = await this.store.latestCompleted(tenantId, type, SUCCESSFUL_OUTCOMES, limit);
+    return rows.map((row) => toRunView(row, this.catalog));
+  }
+
+  /** How many successful runs of a type the tenant has. */
+  async countSuccessful(tenantId: string, type: string): Promise<number> {
+    return this.store.countCompleted(tenantId, type, SUCCESSFUL_OUTCOMES);
   }
 
   /** The SQL (`$n` placeholders) the list runs, for the benchmark to EXPLAIN and send straight to PostgreSQL. */

@@ -9,6 +9,7 @@ import {
   STATS_WINDOWS,
   type RunBucket,
   type RunFailure,
+  type RunOutcome,
   type RunStatus,
   type StatsWindow,
 } from './model.ts';
@@ -163,6 +164,35 @@ export class RunStore {
       .where('r.id', '=', runId)
       .where('r.tenant_id', '=', tenantId)
       .executeTakeFirst() as Promise<RunRow | undefined>;
+  }
+
+  /**
+   * The tenant's newest completed runs of a type ending in one of `outcomes`, newest first by creation (the
+   * tenant/type index, read newest first, stops at `limit`).
+   */
+  async latestCompleted(tenantId: string, type: string, outcomes: readonly RunOutcome[], limit: number): Promise<RunRow[]> {
+    return this.select(queries(this.orm), false)
+      .where('r.tenant_id', '=', tenantId)
+      .where('r.type', '=', type)
+      .where('r.status', '=', 'completed')
+      .where('r.outcome', 'in', [...outcomes])
+      .orderBy('r.created_at', 'desc')
+      .orderBy('r.id', 'desc')
+      .limit(limit)
+      .execute() as Promise<RunRow[]>;
+  }
+
+  /** How many completed runs of a type the tenant has that ended in one of `outcomes`. */
+  async countCompleted(tenantId: string, type: string, outcomes: readonly RunOutcome[]): Promise<number> {
+    const row = await queries(this.orm)
+      .selectFrom('operation_runs as r')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('r.tenant_id', '=', tenantId)
+      .where('r.type', '=', type)
+      .where('r.status', '=', 'completed')
+      .where('r.outcome', 'in', [...outcomes])
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
   }
 
   /** A keyset page, newest first, and the cursor of the next page (null on the last). */

@@ -160,9 +160,9 @@ export const TO_END_OF_LINE = /[^\n"'<>]+/y;
 
 // Any key containing one of these is sensitive (after lowercasing and normalising - and . to _).
 export const SENSITIVE_KEY_SUBSTRING =
-  /password|passwd|passphrase|secret|token(?!s|iz|is|ed)|api_?key|private_?key|access_?key|account_?key|signing_?key|credential|authorization|cookie|signature/;
+  /password|passwd|passphrase|secret|token(?!s|iz|is|ed)|api_?key|private_?key|access_?key|account_?key|signing_?key|pre_?shared_?key|wep_?key|credential|authorization|cookie|signature/;
 // Short words are only sensitive as whole components (so "author" or "passed" are not).
-export const SENSITIVE_KEY_PARTS = new Set(['auth', 'pwd', 'pw', 'session', 'sessionid', 'sessid', 'sid', 'sig', 'jwt', 'otp', 'creds', 'bearer']);
+export const SENSITIVE_KEY_PARTS = new Set(['auth', 'pwd', 'pw', 'session', 'sessionid', 'sessid', 'sid', 'sig', 'jwt', 'otp', 'creds', 'bearer', 'psk']);
 // In query strings these bare names carry secrets (?key=AIza…, OAuth ?code=…).
 export const QUERY_ONLY_KEYS = new Set(['key', 'code', 'k', 'hash']);
 // Metadata about a secret is not the secret: token_type, password_policy, session_count, auth_url…

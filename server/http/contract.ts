@@ -3,11 +3,20 @@
 // the mirrored-runs client and the tests all import from here; nothing re-declares these shapes.
 import { z } from 'zod';
 import type { Role } from '../../db/access/roles.ts';
+import type { BackupSetDetail, BackupSetPage } from '../../db/backups/service.ts';
 import type { MembershipView, UserView } from '../../db/auth/view.ts';
 import type { OperationTypeView } from '../../db/catalog/view.ts';
+import { DRIFT_CHANGES } from '../../db/drift/entity.ts';
+import type { DriftFindingsPage, DriftStatus } from '../../db/drift/service.ts';
+import type { InventoryPage } from '../../db/inventory/service.ts';
+import { MAX_KEYSET_CURSOR } from '../../db/inventory/keyset.ts';
 import type { NotificationPage, NotificationView } from '../../db/notifications/view.ts';
+import type { RestorePage, RestoreView } from '../../db/restores/service.ts';
 import { MAX_LIST_LIMIT, RUN_BUCKETS, STATS_WINDOWS, type RunBucket, type StatsWindow } from '../../db/runs/model.ts';
 import type { RunStats, RunView, StartAnswer } from '../../db/runs/view.ts';
+import { policySourceInput } from '../../db/sources/schema.ts';
+import type { PolicySourceView } from '../../db/sources/service.ts';
+import { policyIdList } from '../../db/catalog/operations.ts';
 import { isoDate, safeString } from '../../db/validation.ts';
 
 // Shapes owned by the services that build them, named here for the wire.
@@ -114,3 +123,74 @@ export const notificationsQuery = z.strictObject({
 });
 /** `GET /api/notifications` */
 export type NotificationsPage = NotificationPage;
+
+// ── Backup sets and restores (docs/api.md §10) ───────────────────────────────────────────────────────────
+
+/** A page of a feature list (backup sets, restores): newest first, keyset-paged. */
+export const pageQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor,
+});
+
+export const backupSetBody = z.strictObject({ name: safeString().trim().min(1).max(200) });
+/** `POST …/backup-sets` (201, no items yet) and `GET …/backup-sets/:id`. */
+export type BackupSetAnswer = { backupSet: BackupSetDetail };
+/** `GET …/backup-sets` */
+export type BackupSetsPage = BackupSetPage;
+
+export const restoreBody = z.strictObject({
+  backupSetId: z.uuid(),
+  // Omitted: every policy of the backup set. Order and repeats are irrelevant.
+  policyIds: policyIdList.optional(),
+});
+export type RestoreBody = z.input<typeof restoreBody>;
+/** `POST …/restores/:id/preview|execute|discard` take no input: an absent or empty body. */
+export const restoreActionBody = z.strictObject({}).optional();
+/** `POST …/restores` (201), `GET …/restores/:id` and the answers of preview, execute and discard. */
+export type RestoreAnswer = { restore: RestoreView };
+/** `GET …/restores`: restores without their items. */
+export type RestoresPage = RestorePage;
+
+// ── Inventory and drift (docs/api.md §10) ────────────────────────────────────────────────────────────────
+
+// An empty `q=` or `policyType=` (a cleared search box, "all types") is no filter.
+const optionalText = (max: number) =>
+  safeString()
+    .max(max)
+    .optional()
+    .transform((value) => (value === '' ? undefined : value));
+// Keyset cursors over names are longer than the run list's.
+const keysetCursor = z.string().max(MAX_KEYSET_CURSOR).optional();
+
+export const inventoryQuery = z.strictObject({
+  q: optionalText(200),
+  policyType: optionalText(200),
+  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(50),
+  cursor: keysetCursor,
+});
+/** `GET …/inventory`: the latest successful sync's policies by name (`snapshot: null` before the first). */
+export type { InventoryPage };
+
+export const driftFindingsQuery = z.strictObject({
+  // Checked by the route like a path id: a value that cannot name a run is a 404, not a 400.
+  run: z.string().optional(),
+  change: z.enum(DRIFT_CHANGES).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(50),
+  cursor: keysetCursor,
+});
+/** `GET …/drift/findings`: a generation's findings by change and name (`generation: null` before the first). */
+export type { DriftFindingsPage };
+/** `GET …/drift/status`: whether drift can be generated now, and why not. */
+export type { DriftStatus };
+
+// ── Policy sources (docs/api.md §10) ─────────────────────────────────────────────────────────────────────
+
+/**
+ * `PUT …/policy-source` (owner): `{ kind: 'simulated', simulated? }` or `{ kind: 'graph', baseUrl, collections,
+ * credential? }`; a graph `credential` omitted keeps the stored one (same origin), `null` removes it.
+ */
+export const policySourceBody = policySourceInput;
+export type PolicySourceBody = z.input<typeof policySourceBody>;
+export type { PolicySourceView };
+/** `GET …/policy-source` (members; `source: null` until an owner sets one) and the answer of `PUT`. */
+export type PolicySourceAnswer = { source: PolicySourceView | null };

@@ -25,6 +25,36 @@ describe('dashboard in a real browser', () => {
   const email = (tenant: string, role: string) => system.tenants[tenant]!.users[role as 'owner'].email;
   const start = (token: string, scope: Record<string, unknown>) =>
     call(system.app.baseUrl, 'POST', '/api/tenants/acme/runs', { token, body: { type: 'demo.batch', scope } });
+  /**
+   * Data for the policy pages (docs/api.md §10): acme's simulated source synced twice with the revision moved
+   * between (so drift has findings), a generation, a backup set of every policy, a third sync after the source
+   * moved again, and a previewed restore of the set (so its preview creates and updates).
+   */
+  const seedPolicyPages = async (operator: string) => {
+    const acmeId = system.tenants.acme!.tenant.id;
+    const run = async (token: string, type: string, scope: Record<string, unknown>) => {
+      const started = await call(base, 'POST', '/api/tenants/acme/runs', { token, body: { type, scope } });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      await system.feed.completed(started.body.run.id, 30_000);
+    };
+    await system.env.services.sources.setSimulated(acmeId, { policies: 40 });
+    await run(operator, 'inventory.sync', {});
+    await system.env.services.sources.moveRevision(acmeId, 1);
+    await run(operator, 'inventory.sync', {});
+    await run(operator, 'drift.generate', {});
+    const inventory = await call(base, 'GET', '/api/tenants/acme/inventory?limit=100', { token: operator });
+    const set = await call(base, 'POST', '/api/tenants/acme/backup-sets', { token: operator, body: { name: 'a11y set' } });
+    const backupSetId: string = set.body.backupSet.id;
+    const policyIds = inventory.body.policies.map((p: { externalId: string }) => p.externalId);
+    await run(operator, 'backup_set.add_policies', { backupSetId, policyIds });
+    await system.env.services.sources.moveRevision(acmeId, 1);
+    await run(operator, 'inventory.sync', {});
+    const manager = await login(base, email('acme', 'manager'));
+    const restore = await call(base, 'POST', '/api/tenants/acme/restores', { token: manager, body: { backupSetId } });
+    const restoreId: string = restore.body.restore.id;
+    expect((await call(base, 'POST', `/api/tenants/acme/restores/${restoreId}/preview`, { token: manager })).status).toBe(200);
+    return { backupSetId, restoreId };
+  };
   /** The board row of a run (its short id carries the full id as a title). */
   const row = (page: Page, runId: string) => page.locator('tr', { has: page.locator(`[title="${runId}"]`) });
   const live = (page: Page) => page.getByRole('status').filter({ hasText: /^\s*Live/i }).first().waitFor();
@@ -333,7 +363,9 @@ describe('dashboard in a real browser', () => {
       start(token, { items: 3, itemMs: 1, key: 'a11y-succeeded' }),
     ]);
     await Promise.all(finished.map((r) => system.feed.completed(r.body.run.id)));
-    const running = await start(token, { items: 300, itemMs: 50, failEvery: 7, key: 'a11y-running' });
+    const policies = await seedPolicyPages(token);
+    // Still running when the audit reaches the wall, after every other page (≈ 50 s of work).
+    const running = await start(token, { items: 1000, itemMs: 50, failEvery: 7, key: 'a11y-running' });
     const runningId: string = running.body.run.id;
     await system.feed.until(() => system.feed.forRun(runningId).some((c) => c.kind === 'progress'), 20_000, 'progress of the running run');
 
@@ -378,6 +410,25 @@ describe('dashboard in a real browser', () => {
       await page.getByRole('list', { name: /Notifications/ }).waitFor();
       await check('inbox', page);
 
+      // The policy pages (docs/api.md §10), each with data and a field diff open where it has one.
+      await page.goto(`${base}/t/acme/inventory`);
+      await page.getByRole('region', { name: 'Policies' }).locator('tbody tr').first().waitFor();
+      await check('inventory', page);
+      await page.goto(`${base}/t/acme/drift`);
+      await page.getByRole('region', { name: /Modified policies/ }).getByRole('button', { expanded: false }).first().click();
+      await page.getByRole('table', { name: /Field changes of/ }).first().waitFor();
+      await check('drift, a field diff open', page);
+      await page.goto(`${base}/t/acme/backups`);
+      await page.getByRole('link', { name: 'a11y set', exact: true }).waitFor();
+      await check('backups', page);
+      await page.goto(`${base}/t/acme/backups/${policies.backupSetId}`);
+      await page.getByRole('region', { name: 'Captured policies' }).locator('tbody tr').first().waitFor();
+      await check('backup set', page);
+      await page.goto(`${base}/t/acme/restores/${policies.restoreId}`);
+      await page.getByRole('region', { name: 'Preview' }).getByRole('region', { name: /^Update/ }).getByRole('button', { expanded: false }).first().click();
+      await page.getByRole('table', { name: /Fields a restore of/ }).first().waitFor();
+      await check('restore preview, a field diff open', page);
+
       await page.goto(`${base}/t/acme/wall`);
       await page.getByRole('region', { name: /Running now/ }).locator(`[data-run-id="${runningId}"]`).waitFor();
       await page.getByRole('region', { name: /Latest failures/ }).getByRole('listitem').first().waitFor();
@@ -389,7 +440,7 @@ describe('dashboard in a real browser', () => {
     } finally {
       await context.close();
     }
-    await system.feed.completed(runningId, 30_000);
+    await system.feed.completed(runningId, 90_000);
     expect(found, `axe-core found ${found.length} violation(s):\n${found.join('\n')}`).toEqual([]);
-  }, 120_000);
+  }, 180_000);
 });

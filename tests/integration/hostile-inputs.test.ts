@@ -172,7 +172,7 @@ const startCases: HostileCase[] = [
   { name: 'type as boolean', body: { type: true }, status: 400 },
   { name: 'type empty', body: { type: '' }, status: 400 },
   { name: 'type of 10,000 chars', body: { type: LONG(10_000) }, status: 400 },
-  { name: 'type unknown', body: { type: 'drift.generate' }, status: 400 },
+  { name: 'type unknown', body: { type: 'drift.resolve' }, status: 400 },
   { name: 'type with NUL', body: { type: 'demo.batch\u0000' }, status: 400 },
   { name: 'type with RTL override', body: { type: '\u202edemo.batch' }, status: 400 },
   ...SQL_STRINGS.map((sql) => ({ name: `SQL in type: ${sql}`, body: { type: sql }, status: 400 })),

@@ -80,7 +80,7 @@ describe('run lifecycle through a real worker', () => {
 
   it('200 concurrent identical starts make exactly one run; after it completes the same scope starts anew', async () => {
     // Long enough that it is still active when the last of the 200 answers.
-    const scope = { items: 20, itemMs: 150, key: 'dedupe' };
+    const scope = { items: 40, itemMs: 250, key: 'dedupe' };
     const answers = await Promise.all(Array.from({ length: 200 }, () => start(scope)));
     expect(answers.every((a) => a.status === 202 || a.status === 200)).toBe(true);
     const ids = new Set(answers.map((a) => a.body.run.id));

@@ -6,7 +6,7 @@ import { call, startApp, type ApiResponse, type RunningApp } from '../helpers/ap
 import { expectError } from '../helpers/instances.ts';
 import { RecordingClient, refusal } from '../helpers/live.ts';
 import { issueSession } from '../helpers/sessions.ts';
-import { createTestEnv, seedTenant, testPasswordHash, type TestEnv } from '../helpers/stack.ts';
+import { createTestEnv, seedTenant, testPasswordHash, type Seeded, type TestEnv } from '../helpers/stack.ts';
 
 // docs/api.md §2–4, §9: who may call what. The matrix is every route the app serves (read from its own
 // router) × every kind of caller × {own tenant, another tenant, an unknown tenant}, and every socket
@@ -51,7 +51,11 @@ const isUser = (p: Principal) => p === 'nonMember' || ROLE[p] !== undefined;
 // Routes ----------------------------------------------------------------------------------------------------------
 
 /** Ids that exist inside one tenant, so each request addresses something real there. */
-type Target = { runId: string; mirroredRunId: string; kioskId: string; integrationId: string; notificationId: string };
+type Target = { runId: string; mirroredRunId: string; kioskId: string; integrationId: string; notificationId: string } & RestoreTargets;
+/** A backup set with a captured policy, and a discarded restore of it (every transition of which is a 409). */
+type RestoreTargets = { backupSetId: string; discardedRestoreId: string };
+/** acme's backup set, for the body of `POST …/restores` (bodies are built before any target exists). */
+const ownBackupSet = { id: '' };
 
 type Access =
   /** Anyone; the answer does not depend on the caller. */
@@ -104,6 +108,49 @@ const ROUTES: RouteSpec[] = [
     access: { members: 'any', kiosk: true, integration: false, ok: 200 },
   },
   { route: 'GET /api/tenants/:tenant/stats', url: tenantUrl('/stats'), access: { members: 'any', kiosk: true, integration: false, ok: 200 } },
+  // The tenant's policy source (docs/api.md §10): members read it (no kiosk: a wall needs no source), owners set it.
+  { route: 'GET /api/tenants/:tenant/policy-source', url: tenantUrl('/policy-source'), access: { members: 'any', kiosk: false, integration: false, ok: 200 } },
+  {
+    route: 'PUT /api/tenants/:tenant/policy-source',
+    url: tenantUrl('/policy-source'),
+    body: () => ({ kind: 'simulated', simulated: { policies: 12 } }),
+    access: { members: 'owner', kiosk: false, integration: false, ok: 200 },
+  },
+  // Read from the database only, like runs: every member and the tenant's kiosk (docs/api.md §10).
+  { route: 'GET /api/tenants/:tenant/inventory', url: tenantUrl('/inventory'), access: { members: 'any', kiosk: true, integration: false, ok: 200 } },
+  { route: 'GET /api/tenants/:tenant/drift/findings', url: tenantUrl('/drift/findings'), access: { members: 'any', kiosk: true, integration: false, ok: 200 } },
+  { route: 'GET /api/tenants/:tenant/drift/status', url: tenantUrl('/drift/status'), access: { members: 'any', kiosk: true, integration: false, ok: 200 } },
+  // Backup sets and restores (docs/api.md §10): read like runs; sets created by operators, restores changed by managers.
+  {
+    route: 'POST /api/tenants/:tenant/backup-sets',
+    url: tenantUrl('/backup-sets'),
+    body: () => ({ name: 'matrix set' }),
+    access: { members: 'operator', kiosk: false, integration: false, ok: 201 },
+  },
+  { route: 'GET /api/tenants/:tenant/backup-sets', url: tenantUrl('/backup-sets'), access: { members: 'any', kiosk: true, integration: false, ok: 200 } },
+  {
+    route: 'GET /api/tenants/:tenant/backup-sets/:id',
+    url: (tenant, t) => `/api/tenants/${tenant}/backup-sets/${t.backupSetId}`,
+    access: { members: 'any', kiosk: true, integration: false, ok: 200 },
+  },
+  {
+    route: 'POST /api/tenants/:tenant/restores',
+    url: tenantUrl('/restores'),
+    body: () => ({ backupSetId: ownBackupSet.id }),
+    access: { members: 'manager', kiosk: false, integration: false, ok: 201 },
+  },
+  { route: 'GET /api/tenants/:tenant/restores', url: tenantUrl('/restores'), access: { members: 'any', kiosk: true, integration: false, ok: 200 } },
+  {
+    route: 'GET /api/tenants/:tenant/restores/:id',
+    url: (tenant, t) => `/api/tenants/${tenant}/restores/${t.discardedRestoreId}`,
+    access: { members: 'any', kiosk: true, integration: false, ok: 200 },
+  },
+  // A discarded restore moves no further: whoever may change restores gets 409, everyone else 403 first.
+  ...(['preview', 'execute', 'discard'] as const).map((action): RouteSpec => ({
+    route: `POST /api/tenants/:tenant/restores/:id/${action}`,
+    url: (tenant, t) => `/api/tenants/${tenant}/restores/${t.discardedRestoreId}/${action}`,
+    access: { members: 'manager', kiosk: false, integration: false, ok: 409 },
+  })),
   {
     route: 'POST /api/tenants/:tenant/kiosk-tokens',
     url: tenantUrl('/kiosk-tokens'),
@@ -154,7 +201,7 @@ function expected(spec: RouteSpec, principal: Principal, tenant: Tenant): number
 }
 const ROLES_RANK: Record<Role, number> = { readonly: 0, operator: 1, manager: 2, owner: 3 };
 
-const CODES: Record<number, string> = { 400: 'validation_failed', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found' };
+const CODES: Record<number, string> = { 400: 'validation_failed', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'invalid_transition' };
 const describeAnswer = (status: number, code?: unknown) => (status >= 400 ? `${status} ${String(code)}` : String(status));
 
 // Express internals, loosely typed: route layers, and nested routers with the path they are mounted on.
@@ -191,6 +238,16 @@ describe('access matrix: every route and socket handler × every caller × own, 
   const tenantIds = {} as Record<typeof OWN | typeof OTHER, string>;
 
   const issue = (userId: string, expiresAt?: Date) => issueSession(env, { id: userId }, expiresAt);
+
+  /** A backup set holding one captured policy (no worker here: captured through the service) and a discarded restore of it. */
+  const restoreTargets = async (tenant: Seeded['tenant'], runId: string): Promise<RestoreTargets> => {
+    const set = await env.services.backups.create(tenant, 'matrix', null);
+    await env.services.backups.capture(set.id, { externalId: 'matrix-policy', name: 'Matrix policy', policyType: 'matrix', lastModified: null, settings: { on: true } }, runId);
+    const restore = await env.services.restores.create(tenant, null, { backupSetId: set.id });
+    await env.services.restores.discard(tenant, restore.id);
+    if (tenant.slug === OWN) ownBackupSet.id = set.id;
+    return { backupSetId: set.id, discardedRestoreId: restore.id };
+  };
 
   const tenantToken = (kind: 'kiosk' | 'integration', tenantId: string, label: string) =>
     env.services.auth.createTenantToken(kind, tenantId, label, null);
@@ -250,6 +307,7 @@ describe('access matrix: every route and socket handler × every caller × own, 
         kioskId: (await tenantToken('kiosk', seeded.tenant.id, 'spare wall')).id,
         integrationId: (await tenantToken('integration', seeded.tenant.id, 'spare service')).id,
         notificationId: notification!.id,
+        ...(await restoreTargets(seeded.tenant, run.body.run.id)),
       };
     }
     // An unknown tenant is addressed with acme's ids: they exist, just not there.

@@ -73,7 +73,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
   let system: System;
   let base: string;
   const tokens = { owner: '', operator: '', readonly: '', integration: '' };
-  const ids = { seedRun: '', globexRun: '', mirroredRuns: [] as string[] };
+  const ids = { seedRun: '', globexRun: '', mirroredRuns: [] as string[], driftRun: '' };
   let secrets: string[] = [];
   const created = { runs: 0, notifications: 0, kioskTokens: 0, integrationTokens: 0 };
   let before: Record<string, number> = {};
@@ -105,7 +105,8 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
 
   beforeAll(async () => {
     // A low failed-login limit keeps the fuzzed logins cheap: after a few slow password checks they are refused.
-    system = await startSystem({ tenants: [TENANT, 'globex'], worker: false, env: { LOGIN_MAX_FAILURES: '2' } });
+    // A credentials key, so fuzzed policy-source credentials are stored (and must never come back).
+    system = await startSystem({ tenants: [TENANT, 'globex'], worker: false, env: { LOGIN_MAX_FAILURES: '2', SOURCE_CREDENTIALS_KEY: Buffer.alloc(32, 7).toString('base64') } });
     base = system.app.baseUrl;
     tokens.owner = await login(base, `owner@${TENANT}.test`);
     tokens.operator = await login(base, `operator@${TENANT}.test`);
@@ -125,7 +126,8 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
     const globex = await call(base, 'POST', '/api/tenants/globex/runs', { token: globexOwner, body: { type: 'demo.batch', scope: { items: 1 } } });
     expect(globex.status).toBe(202);
     ids.globexRun = globex.body.run.id;
-    secrets = [TEST_PASSWORD, ...Object.values(tokens), globexOwner, system.env.config.databaseUrl ?? '', 'scrypt$'];
+    ids.driftRun = await seedInventoryAndDrift(system);
+    secrets = [TEST_PASSWORD, ...Object.values(tokens), globexOwner, system.env.config.databaseUrl ?? '', 'scrypt$', FUZZ_SOURCE_TOKEN, FUZZ_SOURCE_SECRET];
     before = await countAll();
     console.log(`[fuzz] FUZZ_SEED=${BASE_SEED}`);
   });
@@ -278,11 +280,119 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
     });
   });
 
+  it('GET /api/tenants/:t/inventory (query)', async () => {
+    const query = queryString({
+      q: fc.oneof(hostileString, longString, fc.constantFrom('Policy', 'policy 3', '%', '_', '\\', '50%_off', 'p-1', '', "' or 1=1 --")),
+      policyType: fc.oneof(hostileString, fc.constantFrom('t0', 't1', '', '%')),
+      limit: numericString,
+      cursor: keysetCursorArb(2),
+    });
+    await property('GET /api/tenants/:t/inventory', 120, [query], async (q) => {
+      const response = await send('GET', `${T}/inventory${q ? `?${q}` : ''}`, tokens.readonly, {}, [200, 400]);
+      if (response.status === 200 && (!isObject(response.body.snapshot) || !Array.isArray(response.body.policies) || !('nextCursor' in response.body))) {
+        throw new PropertyViolation('inventory answer without { snapshot, policies, nextCursor }');
+      }
+    });
+  });
+
+  it('GET /api/tenants/:t/drift/findings (query)', async () => {
+    const query = queryString({
+      run: fc.oneof(fc.uuid(), hostileString, fc.constantFrom(ids.driftRun, ids.driftRun.toUpperCase(), ids.seedRun, ids.globexRun, '')),
+      change: fc.constantFrom('added', 'removed', 'modified', 'changed', 'ADDED', ''),
+      limit: numericString,
+      cursor: keysetCursorArb(3),
+    });
+    await property('GET /api/tenants/:t/drift/findings', 120, [query], async (q) => {
+      const response = await send('GET', `${T}/drift/findings${q ? `?${q}` : ''}`, tokens.readonly, {}, [200, 400, 404]);
+      if (response.status === 200) {
+        if (!Array.isArray(response.body.findings) || !isObject(response.body.counts)) throw new PropertyViolation('findings answer without { findings, counts }');
+        if (response.body.generation?.runId !== ids.driftRun) throw new PropertyViolation(`findings of ${String(response.body.generation?.runId)}, not the tenant's one generation`);
+      }
+    });
+  });
+
+  it('PUT /api/tenants/:t/policy-source as the owner (status predicted by a model of the source schema)', async () => {
+    const goodCollection = fc.constantFrom('deviceManagement/deviceConfigurations', 'deviceManagement/deviceCompliancePolicies', 'a', 'a_b.c-d/e', 'x'.repeat(200));
+    const collection = fc.oneof(
+      { weight: 2, arbitrary: goodCollection },
+      { weight: 2, arbitrary: fc.constantFrom('a//b', '../x', 'a..b', '.', 'x/.', '/a', 'a/', 'a b', 'é', 'x'.repeat(201)) },
+      { weight: 1, arbitrary: hostileString },
+    );
+    const collections = fc.oneof(
+      { weight: 3, arbitrary: fc.uniqueArray(goodCollection, { minLength: 1, maxLength: 3 }) },
+      { weight: 2, arbitrary: fc.array(collection, { maxLength: 22 }) },
+    );
+    const goodUrls = Object.keys(SOURCE_URLS).filter((url) => SOURCE_URLS[url]);
+    const url = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...goodUrls) }, { weight: 2, arbitrary: fc.constantFrom(...Object.keys(SOURCE_URLS)) }, { weight: 1, arbitrary: hostileString });
+    const bearer = shaped({ type: fc.constant('bearer'), token: fc.oneof({ weight: 3, arbitrary: fc.constant(FUZZ_SOURCE_TOKEN) }, { weight: 1, arbitrary: fc.constantFrom('', 'a b', 'x\r\ny', 'é') }, { weight: 1, arbitrary: longString }, { weight: 1, arbitrary: hostileString }) });
+    const clientCredentials = shaped({
+      type: fc.constant('client_credentials'),
+      tokenUrl: url,
+      clientId: fc.oneof({ weight: 3, arbitrary: fc.constant('app-1') }, { weight: 1, arbitrary: hostileString }, { weight: 1, arbitrary: longString }),
+      clientSecret: fc.oneof({ weight: 3, arbitrary: fc.constant(FUZZ_SOURCE_SECRET) }, { weight: 1, arbitrary: hostileString }, { weight: 1, arbitrary: longString }),
+      scope: fc.oneof(fc.constant('https://graph.example.com/.default'), hostileString),
+    });
+    const graph = shaped({
+      kind: fc.constant('graph'),
+      baseUrl: url,
+      collections,
+      credential: fc.oneof(fc.constant(null), bearer, clientCredentials),
+    });
+    const simulated = shaped({
+      kind: fc.constant('simulated'),
+      simulated: shaped({
+        policies: fc.oneof(fc.integer({ min: -2, max: 20_002 }), fc.constantFrom(1, 40, 20_000, 20_001)),
+        revision: fc.oneof(fc.integer({ min: -2, max: 100_002 }), fc.constantFrom(0, 100_000, 100_001)),
+        failItems: fc.oneof(fc.array(fc.string({ minLength: 1, maxLength: 10 }), { maxLength: 4 }), fc.array(fc.oneof(hostileString, longString), { maxLength: 4 })),
+        unavailable: fc.boolean(),
+      }),
+    });
+    // Whole bodies with every required field (mostly well-formed values), beside the field-by-field mutants.
+    const fullGraph = fc.record(
+      { kind: fc.constant('graph'), baseUrl: url, collections, credential: fc.oneof(fc.constant(null), bearer, clientCredentials) },
+      { requiredKeys: ['kind', 'baseUrl', 'collections'] },
+    );
+    const fullSimulated = fc.record(
+      {
+        kind: fc.constant('simulated'),
+        simulated: fc.record(
+          { policies: fc.integer({ min: 0, max: 20_001 }), revision: fc.integer({ min: 0, max: 100_001 }), failItems: fc.array(fc.string({ minLength: 1, maxLength: 10 }), { maxLength: 3 }), unavailable: fc.boolean() },
+          { requiredKeys: [] },
+        ),
+      },
+      { requiredKeys: ['kind'] },
+    );
+    const body = fc.oneof(
+      { weight: 2, arbitrary: fullGraph },
+      { weight: 1, arbitrary: fullSimulated },
+      { weight: 2, arbitrary: graph },
+      { weight: 1, arbitrary: simulated },
+      { weight: 1, arbitrary: shaped({ kind: fc.oneof(hostileString, fc.constantFrom('Graph', 'simulated ', '')) }) },
+    );
+    const statuses: Record<number, number> = {};
+    await property('PUT /api/tenants/:t/policy-source', 150, [bodyFor(body)], async (request) => {
+      const read = readBody(request);
+      const expected =
+        read.kind === 'tooLarge' ? [413] : read.kind === 'malformed' ? [400] : read.kind === 'unknown' ? [200, 400, 413] : policySourceExpectation(read.value);
+      const response = await send('PUT', `${T}/policy-source`, tokens.owner, request, expected);
+      if (response.status === 200 && (!isObject(response.body.source) || typeof response.body.source.hasCredential !== 'boolean')) {
+        throw new PropertyViolation('policy-source answer without { source: { …, hasCredential } }');
+      }
+      statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+    });
+    // The generators reach both sides of the model, not only refusals.
+    console.log('[fuzz] PUT policy-source answers:', statuses);
+    expect(statuses[200] ?? 0).toBeGreaterThanOrEqual(3);
+  });
+
   it('/api/tenants/:tenant path parameter on every tenant route', async () => {
     const routes = fc.constantFrom(
       { method: 'GET', path: '/runs', as: 'owner' },
       { method: 'GET', path: '/stats', as: 'owner' },
       { method: 'GET', path: '/operation-types', as: 'owner' },
+      { method: 'GET', path: '/inventory', as: 'owner' },
+      { method: 'GET', path: '/drift/findings', as: 'owner' },
+      { method: 'GET', path: '/drift/status', as: 'owner' },
       { method: 'POST', path: '/runs', as: 'readonly' },
       { method: 'POST', path: '/kiosk-tokens', as: 'readonly' },
       { method: 'POST', path: '/integration-tokens', as: 'readonly' },
@@ -395,6 +505,94 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
       const path = template.replace('{x}', 'a'.repeat(length));
       // Long but well-formed input is refused like any other bad input: a 4xx in the contract's error shape.
       await send(method, path, tokens.owner, {}, [400, 404, 414, 431]);
+    });
+  });
+
+  // Backup sets and restores (docs/api.md §10): rows written through the services (no worker here).
+  describe('backup sets and restores', () => {
+    const seeded = { set: '', emptySet: '', globexSet: '', discarded: '', globexRestore: '', policies: ['p-0', 'p-1', 'p-2'] };
+
+    beforeAll(async () => {
+      const { backups, restores } = system.env.services;
+      const acme = system.tenants[TENANT]!.tenant;
+      const globex = system.tenants.globex!.tenant;
+      const capture = (setId: string, externalId: string, runId: string) =>
+        backups.capture(setId, { externalId, name: `Policy ${externalId}`, policyType: 't0', lastModified: null, settings: { externalId } }, runId);
+      seeded.set = (await backups.create(acme, 'fuzz', null)).id;
+      for (const externalId of seeded.policies) await capture(seeded.set, externalId, ids.seedRun);
+      seeded.emptySet = (await backups.create(acme, 'empty', null)).id;
+      seeded.globexSet = (await backups.create(globex, 'globex', null)).id;
+      await capture(seeded.globexSet, 'p-0', ids.globexRun);
+      // A discarded restore answers every transition with 409, whoever asks and however often.
+      seeded.discarded = (await restores.create(acme, null, { backupSetId: seeded.set })).id;
+      await restores.discard(acme, seeded.discarded);
+      seeded.globexRestore = (await restores.create(globex, null, { backupSetId: seeded.globexSet })).id;
+    });
+
+    it('POST /api/tenants/:t/backup-sets', async () => {
+      const name = fc.oneof(hostileString, longString, fc.string({ maxLength: 20 }), fc.constantFrom('  ', ' nightly ', '\u00a0', '\u2028'));
+      await property('POST /api/tenants/:t/backup-sets', 60, [bodyFor(shaped({ name }))], async (request) => {
+        const read = readBody(request);
+        const valid = (v: unknown) => isObject(v) && onlyKeys(v, ['name']) && safeOfLength(v.name, 0, Infinity) && labelOk(v.name as string);
+        const expected =
+          read.kind === 'tooLarge' ? [413] : read.kind === 'malformed' ? [400] : read.kind === 'unknown' ? [201, 400, 413] : valid(read.value) ? [201] : [400];
+        await send('POST', `${T}/backup-sets`, tokens.operator, request, expected);
+      });
+    });
+
+    it('GET /api/tenants/:t/backup-sets and /restores (query)', async () => {
+      const query = queryString({ limit: numericString, cursor: cursorArb() });
+      await property('GET /api/tenants/:t/backup-sets|restores', 80, [fc.constantFrom('backup-sets', 'restores'), query], async (list, q) => {
+        const response = await send('GET', `${T}/${list}${q ? `?${q}` : ''}`, tokens.readonly, {}, [200, 400]);
+        const key = list === 'restores' ? 'restores' : 'backupSets';
+        if (response.status === 200 && (!Array.isArray(response.body[key]) || !('nextCursor' in response.body))) {
+          throw new PropertyViolation(`list answer without { ${key}, nextCursor }`);
+        }
+      });
+    });
+
+    it('GET /api/tenants/:t/backup-sets/:id and /restores/:id', async () => {
+      const candidates = () => [seeded.set, seeded.emptySet, seeded.globexSet, seeded.discarded, seeded.globexRestore];
+      await property('GET /api/tenants/:t/backup-sets|restores/:id', 80, [fc.constantFrom('backup-sets', 'restores'), pathSegment(candidates())], async (what, id) => {
+        const decoded = decodedSegment(id);
+        const own = what === 'restores' ? [seeded.discarded] : [seeded.set, seeded.emptySet];
+        const expected = decoded === null ? [400] : own.includes(decoded.toLowerCase()) ? [200] : [404];
+        await send('GET', `${T}/${what}/${id}`, tokens.readonly, {}, expected);
+      });
+    });
+
+    it('POST /api/tenants/:t/restores', async () => {
+      const setIds = [seeded.set, seeded.emptySet, seeded.globexSet, crypto.randomUUID()];
+      const body = shaped({
+        backupSetId: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...setIds) }, { weight: 1, arbitrary: fc.oneof(hostileString, fc.constantFrom('not-a-uuid', `${seeded.set}0`)) }),
+        policyIds: fc.oneof(
+          fc.array(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...seeded.policies, 'not-captured') }, { weight: 1, arbitrary: fc.oneof(hostileString, longString) }), { maxLength: 4 }),
+          fc.constant(Array.from({ length: 501 }, () => 'p-0')),
+        ),
+      });
+      await property('POST /api/tenants/:t/restores', 100, [bodyFor(body)], async (request) => {
+        const read = readBody(request);
+        const expected =
+          read.kind === 'tooLarge' ? [413] : read.kind === 'malformed' ? [400] : read.kind === 'unknown' ? [201, 400, 404, 409, 413] : restoreExpectation(read.value, setIds, seeded);
+        await send('POST', `${T}/restores`, tokens.owner, request, expected);
+      });
+    });
+
+    it('POST /api/tenants/:t/restores/:id/preview|execute|discard', async () => {
+      const id = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(seeded.discarded, seeded.globexRestore) }, { weight: 2, arbitrary: pathSegment([seeded.discarded]) });
+      const action = fc.constantFrom('preview', 'execute', 'discard');
+      const body = fc.oneof({ weight: 2, arbitrary: fc.constant<FuzzBody>({}) }, { weight: 1, arbitrary: fc.constant<FuzzBody>({ body: {} }) }, { weight: 3, arbitrary: bodyFor(shaped({ force: fc.boolean() })) });
+      await property('POST /api/tenants/:t/restores/:id/:action', 100, [id, action, body], async (restoreId, act, request) => {
+        const read = readBody(request);
+        const decoded = decodedSegment(restoreId);
+        const emptyBody = read.kind === 'value' && (read.value === undefined || (isObject(read.value) && Object.keys(read.value).length === 0));
+        let expected: number[];
+        if (read.kind === 'tooLarge') expected = [413];
+        else if (read.kind === 'unknown') expected = [400, 404, 409, 413];
+        else if (read.kind === 'malformed' || decoded === null || !emptyBody) expected = [400];
+        else expected = decoded.toLowerCase() === seeded.discarded ? [409] : [404];
+        await send('POST', `${T}/restores/${restoreId}/${act}`, tokens.owner, request, expected);
+      });
     });
   });
 
@@ -523,7 +721,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
     it(`sent at least ${MIN_TOTAL_INPUTS} generated inputs across every route and socket event`, () => {
       const total = Object.values(sent).reduce((a, b) => a + b, 0);
       console.log(`[fuzz] ${total} inputs (seed ${BASE_SEED}):`, sent);
-      expect(Object.keys(sent)).toHaveLength(18);
+      expect(Object.keys(sent)).toHaveLength(26);
       expect(total).toBeGreaterThanOrEqual(MIN_TOTAL_INPUTS);
     });
   });
@@ -547,6 +745,53 @@ function cursorArb(): fc.Arbitrary<string> {
     { weight: 1, arbitrary: hostileString },
     { weight: 1, arbitrary: longString },
   );
+}
+
+/** Keyset cursors of the inventory (2 parts) and findings (3): almost-right text tuples, junk, not base64. */
+function keysetCursorArb(parts: number): fc.Arbitrary<string> {
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value) ?? '').toString('base64url');
+  const part = fc.oneof(fc.constantFrom('added', 'modified', 'Policy 3', 'p-1', crypto.randomUUID()), hostileString, longString);
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.array(part, { minLength: parts - 1, maxLength: parts + 1 }).map(b64) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }).map(b64) },
+    { weight: 1, arbitrary: hostileString },
+    { weight: 1, arbitrary: longString },
+  );
+}
+
+/**
+ * A successful inventory sync of 30 policies and a drift generation with findings of each change, written
+ * through the services (this system has no worker), so the fuzzed reads page through real rows.
+ */
+async function seedInventoryAndDrift(system: System): Promise<string> {
+  const { lifecycle, catalog, inventory, drift } = system.env.services;
+  const tenant = system.tenants[TENANT]!.tenant;
+  const complete = async (type: string, scope: Record<string, unknown>, write: (runId: string) => Promise<unknown>) => {
+    const { run } = await lifecycle.start({ tenant, declaration: catalog.get(type)!, scope, initiatorId: null });
+    await lifecycle.markStarted(run.id);
+    await write(run.id);
+    await lifecycle.complete(run.id, { succeeded: 1 }, ['running']);
+    return run.id;
+  };
+  const policies = Array.from({ length: 30 }, (_, i) => ({ externalId: `p-${i}`, name: `Policy ${i % 7} 50%_off\\`, policyType: `t${i % 3}`, lastModified: null, settings: { i } }));
+  const syncs = [];
+  for (let s = 0; s < 2; s++) syncs.push(await complete('inventory.sync', {}, (runId) => inventory.record(runId, tenant.id, policies)));
+  const changes = ['added', 'removed', 'modified'] as const;
+  return complete('drift.generate', { baselineRunId: syncs[0], currentRunId: syncs[1] }, (runId) =>
+    drift.record(runId, tenant.id, policies.map((p, i) => ({ externalId: p.externalId, name: p.name, policyType: p.policyType, change: changes[i % 3]!, fields: [{ path: 'i', before: '1', after: '2' }], fieldsOmitted: 0 }))),
+  );
+}
+
+/** What POST /restores answers a manager (docs/api.md §10): body → the set (404) → its policies (400) or emptiness (409). */
+function restoreExpectation(body: unknown, validSetIds: string[], seeded: { set: string; emptySet: string; policies: string[] }): number[] {
+  if (!isObject(body) || !onlyKeys(body, ['backupSetId', 'policyIds'])) return [400];
+  if (typeof body.backupSetId !== 'string' || !validSetIds.includes(body.backupSetId)) return [400];
+  const policyIds = body.policyIds;
+  const given = 'policyIds' in body;
+  if (given && !(Array.isArray(policyIds) && policyIds.length >= 1 && policyIds.length <= 500 && policyIds.every((id) => safeOfLength(id, 1, 200)))) return [400];
+  if (body.backupSetId === seeded.set) return !given || (policyIds as string[]).every((id) => seeded.policies.includes(id)) ? [201] : [400];
+  if (body.backupSetId === seeded.emptySet) return given ? [400] : [409];
+  return [404];
 }
 
 /** `safeString().trim().min(1).max(200)` */
@@ -582,6 +827,74 @@ function integrationStartExpectation(body: unknown): number[] {
   const scope = 'scope' in body ? body.scope : {};
   const valid = isObject(scope) && onlyKeys(scope, ['key']) && (scope.key === undefined || lengthIn(scope.key, 0, 200));
   return allTextSafe(scope) && valid ? [200, 202] : [400];
+}
+
+const FUZZ_SOURCE_TOKEN = 'fuzz-graph-bearer-SECRET-1b7e';
+const FUZZ_SOURCE_SECRET = 'fuzz-oauth-client-SECRET-9c2d';
+
+/**
+ * Base and token URLs the fuzzer offers, and whether each passes (http(s), ≤ 2 000 characters, no user info,
+ * query or fragment, not private: the fuzzed server does not allow private targets). Every accepted one is
+ * on the same origin, so a credential left out is always kept, never refused for a new origin.
+ */
+const SOURCE_URLS: Record<string, boolean> = {
+  'https://graph.example.com/beta': true,
+  'https://graph.example.com/v1.0/': true,
+  'https://GRAPH.example.com:443/beta': true,
+  'https://graph.example.com': true,
+  [`https://graph.example.com/${'a'.repeat(1_970)}`]: true,
+  [`https://graph.example.com/${'a'.repeat(2_000)}`]: false,
+  'https://graph.example.com/beta?tenant=1': false,
+  'https://graph.example.com/beta#x': false,
+  'https://user:pw@graph.example.com/beta': false,
+  'ftp://graph.example.com/beta': false,
+  'graph.example.com/beta': false,
+  'http://127.0.0.1/beta': false,
+  'http://0x7f.1/beta': false,
+  'http://localhost:3000/beta': false,
+  'http://[::ffff:127.0.0.1]/': false,
+  'http://169.254.169.254/latest': false,
+  'http://10.0.0.1/graph': false,
+  '': false,
+};
+
+const sourceUrlOk = (value: unknown) => typeof value === 'string' && Object.hasOwn(SOURCE_URLS, value) && SOURCE_URLS[value] === true;
+
+const collectionOk = (value: unknown) =>
+  typeof value === 'string' && /^[A-Za-z0-9_./-]{1,200}$/.test(value) && !value.includes('..') && value.split('/').every((s) => s !== '' && s !== '.');
+
+function credentialOk(value: unknown): boolean {
+  if (value === null) return true;
+  if (!isObject(value)) return false;
+  if (value.type === 'bearer') return onlyKeys(value, ['type', 'token']) && typeof value.token === 'string' && /^[\x21-\x7e]{1,8192}$/.test(value.token);
+  if (value.type !== 'client_credentials' || !onlyKeys(value, ['type', 'tokenUrl', 'clientId', 'clientSecret', 'scope'])) return false;
+  return (
+    sourceUrlOk(value.tokenUrl) &&
+    safeOfLength(value.clientId, 1, 200) &&
+    safeOfLength(value.clientSecret, 1, 1_000) &&
+    (!('scope' in value) || safeOfLength(value.scope, 1, 1_000))
+  );
+}
+
+/** What PUT …/policy-source answers its owner (docs/api.md §10). */
+function policySourceExpectation(body: unknown): number[] {
+  if (!isObject(body)) return [400];
+  if (body.kind === 'simulated') {
+    if (!onlyKeys(body, ['kind', 'simulated'])) return [400];
+    if (!('simulated' in body)) return [200];
+    const settings = body.simulated;
+    if (!isObject(settings) || !onlyKeys(settings, ['policies', 'revision', 'failItems', 'unavailable'])) return [400];
+    const ok =
+      (!('policies' in settings) || intIn(settings.policies, 1, 20_000)) &&
+      (!('revision' in settings) || intIn(settings.revision, 0, 100_000)) &&
+      (!('failItems' in settings) || (Array.isArray(settings.failItems) && settings.failItems.length <= 1_000 && settings.failItems.every((id) => safeOfLength(id, 1, 200)))) &&
+      (!('unavailable' in settings) || typeof settings.unavailable === 'boolean');
+    return ok ? [200] : [400];
+  }
+  if (body.kind !== 'graph' || !onlyKeys(body, ['kind', 'baseUrl', 'collections', 'credential'])) return [400];
+  const collections = body.collections;
+  const collectionsOk = Array.isArray(collections) && collections.length >= 1 && collections.length <= 20 && collections.every(collectionOk) && new Set(collections).size === collections.length;
+  return sourceUrlOk(body.baseUrl) && collectionsOk && (!('credential' in body) || credentialOk(body.credential)) ? [200] : [400];
 }
 
 function demoBatchValid(scope: unknown): boolean {

@@ -56,6 +56,15 @@ describe('sanitizeMessage: secret corpus', () => {
   });
 });
 
+describe('sanitizeMessage: policy settings named like secrets', () => {
+  // Intune Wi-Fi profiles carry their key as `preSharedKey`; drift findings and failures must never show it.
+  it.each(['preSharedKey=Kitchen-Sink-42!', 'pre_shared_key: Kitchen-Sink-42!', 'wepKey=Kitchen-Sink-42!', 'psk=Kitchen-Sink-42!'])('redacts %s', (text) => {
+    const cleaned = sanitizeMessage(text);
+    expect(cleaned).not.toContain('Kitchen-Sink-42');
+    expect(cleaned).toContain('[redacted]');
+  });
+});
+
 describe('sanitizeMessage: benign text', () => {
   const BENIGN = [
     'Item 42 failed: quota exceeded (limit 100)',

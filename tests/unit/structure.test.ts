@@ -31,6 +31,13 @@ const OWNERS: Record<string, string> = {
   users: 'db/tenants/store.ts',
   memberships: 'db/tenants/store.ts',
   auth_tokens: 'db/auth/store.ts',
+  inventory_items: 'db/inventory/store.ts',
+  drift_findings: 'db/drift/store.ts',
+  backup_sets: 'db/backups/store.ts',
+  backup_items: 'db/backups/store.ts',
+  restores: 'db/restores/store.ts',
+  restore_items: 'db/restores/store.ts',
+  policy_sources: 'db/sources/store.ts',
 };
 
 describe('one owner per table', () => {

@@ -6,11 +6,22 @@ import type { ErrorBody } from '../../../server/http/contract.ts';
 import type { Bucket, RangePreset } from './vocabulary.ts';
 
 export type {
+  BackupSetAnswer,
+  BackupSetsPage,
+  DriftFindingsPage,
+  DriftStatus,
+  InventoryPage,
   Me,
   Membership,
   NotificationsPage,
   OperationTypesAnswer,
   OperationTypeView,
+  PolicySourceAnswer,
+  PolicySourceBody,
+  PolicySourceView,
+  RestoreAnswer,
+  RestoreBody,
+  RestoresPage,
   Role,
   RunAnswer,
   RunsPage,
@@ -35,7 +46,7 @@ export class ApiError extends Error {
 }
 
 type Options = {
-  method?: 'GET' | 'POST' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   body?: unknown;
   /** A kiosk token (the wall); signed-in users authenticate with their cookie. */
   token?: string | null;
@@ -105,6 +116,19 @@ export function runsPath(tenant: string, query: RunQuery): string {
   return `${t(tenant)}/runs?${params}`;
 }
 
+/** A query string of the set values only (empty strings and nulls left out). */
+function search(values: Record<string, string | number | null | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(values)) if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+export type PageQuery = { limit?: number; cursor?: string | null };
+export type InventoryQuery = PageQuery & { q?: string; policyType?: string };
+export type DriftQuery = PageQuery & { run?: string | null; change?: string | null };
+export type RestoreTransition = 'preview' | 'execute' | 'discard';
+
 export const endpoints = {
   me: () => '/api/me',
   login: () => '/api/auth/login',
@@ -123,4 +147,24 @@ export const endpoints = {
   },
   readNotification: (id: string) => `/api/notifications/${encodeURIComponent(id)}/read`,
   readAllNotifications: () => '/api/notifications/read-all',
+  /** Runs of some types (newest first) in some buckets, over the API's default window. */
+  runsOfTypes: (tenant: string, types: readonly string[], buckets: readonly Bucket[] = [], limit = 20) => {
+    const params = new URLSearchParams();
+    for (const type of types) params.append('type', type);
+    for (const bucket of buckets) params.append('bucket', bucket);
+    params.set('limit', String(limit));
+    return `${t(tenant)}/runs?${params}`;
+  },
+  // Policies, drift, backups and restores (docs/api.md §10).
+  policySource: (tenant: string) => `${t(tenant)}/policy-source`,
+  inventory: (tenant: string, query: InventoryQuery) =>
+    `${t(tenant)}/inventory${search({ q: query.q, policyType: query.policyType, limit: query.limit, cursor: query.cursor })}`,
+  driftFindings: (tenant: string, query: DriftQuery) =>
+    `${t(tenant)}/drift/findings${search({ run: query.run, change: query.change, limit: query.limit, cursor: query.cursor })}`,
+  driftStatus: (tenant: string) => `${t(tenant)}/drift/status`,
+  backupSets: (tenant: string, query: PageQuery = {}) => `${t(tenant)}/backup-sets${search({ limit: query.limit, cursor: query.cursor })}`,
+  backupSet: (tenant: string, id: string) => `${t(tenant)}/backup-sets/${encodeURIComponent(id)}`,
+  restores: (tenant: string, query: PageQuery = {}) => `${t(tenant)}/restores${search({ limit: query.limit, cursor: query.cursor })}`,
+  restore: (tenant: string, id: string) => `${t(tenant)}/restores/${encodeURIComponent(id)}`,
+  restoreAction: (tenant: string, id: string, action: RestoreTransition) => `${t(tenant)}/restores/${encodeURIComponent(id)}/${action}`,
 };

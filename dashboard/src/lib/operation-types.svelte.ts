@@ -4,9 +4,26 @@ import { api, ApiError, endpoints, type OperationTypesAnswer, type OperationType
 import { message } from './board.svelte.ts';
 import type { Confirmation } from './start-form.svelte.ts';
 
-/** Whether this page may start a type: the member's role allows it, and no feature of its own starts it. */
+/**
+ * How a type is started from this page: its generic start dialog; a link to the feature page that starts it
+ * (`startSurface`, e.g. "Start from Inventory"); or not at all — the role is not enough, or only its own
+ * module starts it (a restore's run is created by the restore's preview) — said with the reason.
+ */
+export type StartMode =
+  | { kind: 'dialog' }
+  | { kind: 'surface'; surface: NonNullable<OperationTypeView['startSurface']> }
+  | { kind: 'none'; reason: 'role' | 'owned'; surface: OperationTypeView['startSurface'] | null };
+
+export function startMode(type: OperationTypeView): StartMode {
+  if (!type.canStart) return { kind: 'none', reason: 'role', surface: type.startSurface ?? null };
+  if (type.owned) return { kind: 'none', reason: 'owned', surface: type.startSurface ?? null };
+  if (type.startSurface) return { kind: 'surface', surface: type.startSurface };
+  return { kind: 'dialog' };
+}
+
+/** Whether this member can start the type, here or on its feature page. */
 export function startableHere(type: OperationTypeView): boolean {
-  return type.canStart && !type.owned;
+  return startMode(type).kind !== 'none';
 }
 
 export class OperationTypes {

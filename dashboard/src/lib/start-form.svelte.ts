@@ -5,7 +5,7 @@ import { fieldsOf, formFor, initialValues, placeErrors, toScope, type FormValues
 import { outcomeOfAnswer, outcomeOfError, type StartOutcome } from './start-outcome.ts';
 
 /** Enqueue-only on the server: this answers at once, whatever the workers are doing. */
-async function startRun(tenant: string, type: string, scope: Record<string, unknown>): Promise<StartOutcome> {
+export async function startRun(tenant: string, type: string, scope: Record<string, unknown>): Promise<StartOutcome> {
   try {
     const body: StartBody = { type, scope };
     const answer = await api<StartAnswer>(endpoints.startRun(tenant), { method: 'POST', body });

@@ -6,7 +6,12 @@ import type { Metrics } from '../../metrics.ts';
 import { actorOf, tenantAccess, tenantOf } from '../auth.ts';
 import { runsQuery, startBody, statsQuery, type OperationTypesAnswer, type RunAnswer, type RunsPage, type Stats, type StartAnswer } from '../contract.ts';
 import { parse, uuidParam } from '../validate.ts';
+import { backupRoutes } from './backups.ts';
+import { driftRoutes } from './drift.ts';
+import { inventoryRoutes } from './inventory.ts';
 import { mirroredRoutes } from './mirrored.ts';
+import { policySourceRoutes } from './policy-source.ts';
+import { restoreRoutes } from './restores.ts';
 import { addTenantTokenRoutes } from './tenant-tokens.ts';
 
 const DEFAULT_WINDOW_DAYS = 30;
@@ -19,7 +24,7 @@ export function tenantRoutes(services: Services, metrics: Metrics): Router {
   router.get('/operation-types', (req, res) => {
     const { actor, role } = tenantAccess(req, 'read');
     if (actor.kind !== 'user' || !role) throw forbidden('This needs a tenant member.');
-    res.json({ types: catalog.all().map((d) => catalog.view(d, role)) } satisfies OperationTypesAnswer);
+    res.json({ types: catalog.all().map((d) => catalog.view(d, role, tenantOf(req))) } satisfies OperationTypesAnswer);
   });
 
   router.post('/runs', async (req, res) => {
@@ -78,6 +83,11 @@ export function tenantRoutes(services: Services, metrics: Metrics): Router {
 
   addTenantTokenRoutes(router, auth, { path: '/kiosk-tokens', kind: 'kiosk', role: 'manager' });
   router.use(mirroredRoutes(services));
+  router.use(policySourceRoutes(services));
+  router.use(inventoryRoutes(services));
+  router.use(driftRoutes(services));
+  router.use(backupRoutes(services));
+  router.use(restoreRoutes(services));
 
   return router;
 }

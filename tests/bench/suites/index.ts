@@ -1,5 +1,6 @@
 import type { Suite } from '../lib/report.ts';
 import { dashboard } from './dashboard.ts';
+import { inventory } from './inventory.ts';
 import { list } from './list.ts';
 import { live } from './live.ts';
 import { memory } from './memory.ts';
@@ -13,5 +14,6 @@ export const SUITES: Suite[] = [
   memory,
   startSuite,
   list,
+  inventory,
   dashboard,
 ];
