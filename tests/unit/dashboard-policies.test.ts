@@ -2,6 +2,7 @@
 // source-form.ts, permissions.ts): URL filters, words, the restore's stepper and confirmation sentence, the
 // picker's selection and bounds, and the source form's body and error placement.
 import { describe, expect, it } from 'vitest';
+import { appendPage } from '../../dashboard/src/lib/pages.ts';
 import { changeSummary, driftSearch, groupByChange, parseDriftFilter, type DriftFinding } from '../../dashboard/src/lib/drift-view.ts';
 import { both, mayConfigureSource, mayStart } from '../../dashboard/src/lib/permissions.ts';
 import { fieldValue, hashPrefix, inventorySearch, parseInventoryFilter, policyTypeLabel, sameInventoryFilter } from '../../dashboard/src/lib/policies.ts';
@@ -213,5 +214,13 @@ describe('permissions', () => {
     expect(mayConfigureSource('manager')).toEqual({ ok: false, reason: 'Needs the owner role' });
     expect(both({ ok: true }, { ok: false, reason: 'b' })).toEqual({ ok: false, reason: 'b' });
     expect(both({ ok: false, reason: 'a' }, { ok: false, reason: 'b' })).toEqual({ ok: false, reason: 'a' });
+  });
+});
+
+describe('appendPage', () => {
+  it('appends a keyset page without the rows the list already holds, in page order', () => {
+    const key = (row: { id: string }) => row.id;
+    expect(appendPage([{ id: 'a' }, { id: 'b' }], [{ id: 'b' }, { id: 'c' }, { id: 'd' }], key)).toEqual([{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }]);
+    expect(appendPage([], [{ id: 'x' }], key)).toEqual([{ id: 'x' }]);
   });
 });

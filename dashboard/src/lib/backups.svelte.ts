@@ -11,6 +11,7 @@ import { mayRestore, mayStart, type Permission } from './permissions.ts';
 import { QuickStart } from './quick-start.svelte.ts';
 import { RunWatch } from './run-watch.svelte.ts';
 import { toggleId, toggleVisible } from './selection.ts';
+import { appendPage } from './pages.ts';
 
 export const ADD_POLICIES_TYPE = 'backup_set.add_policies';
 export const RESTORE_TYPE = 'restore.execute';
@@ -109,8 +110,7 @@ export class BackupSets {
     try {
       const page = await api<BackupSetsPage>(endpoints.backupSets(this.tenant, { limit: PAGE_SIZE, cursor }));
       if (seq !== this.#seq) return;
-      const known = new Set(this.sets.map((s) => s.id));
-      this.sets = [...this.sets, ...page.backupSets.filter((s) => !known.has(s.id))];
+      this.sets = appendPage(this.sets, page.backupSets, (s) => s.id);
       this.nextCursor = page.nextCursor;
     } catch (error) {
       this.error = message(error);

@@ -13,6 +13,7 @@ import { both, mayStart, type Permission } from './permissions.ts';
 import { QuickStart } from './quick-start.svelte.ts';
 import { RunWatch } from './run-watch.svelte.ts';
 import type { BoardRun } from './runs-store.ts';
+import { appendPage } from './pages.ts';
 
 export const DRIFT_TYPE = 'drift.generate';
 const SYNC_TYPE = 'inventory.sync';
@@ -156,8 +157,7 @@ export class Drift {
     try {
       const page = await api<DriftFindingsPage>(endpoints.driftFindings(this.tenant, { ...this.filter, limit: PAGE_SIZE, cursor }));
       if (seq !== this.#findingsSeq) return;
-      const known = new Set(this.findings.map((f) => f.id));
-      this.findings = [...this.findings, ...page.findings.filter((f) => !known.has(f.id))];
+      this.findings = appendPage(this.findings, page.findings, (f) => f.id);
       this.nextCursor = page.nextCursor;
     } catch (error) {
       this.error = message(error);

@@ -4,6 +4,7 @@
 import type { NotificationNewPayload, NotificationReadPayload, NotificationView } from '../../../server/live/events.ts';
 import { api, endpoints, type NotificationsPage } from './api.ts';
 import type { LiveChannel } from './live.svelte.ts';
+import { appendPage } from './pages.ts';
 
 export class Inbox {
   unreadCount = $state<number | null>(null);
@@ -112,8 +113,7 @@ export class Notifications {
     try {
       const answer = await api<NotificationsPage>(endpoints.notifications({ unread: this.unreadOnly, limit: PAGE_SIZE, cursor }));
       if (seq !== this.#readSeq) return;
-      const known = new Set(this.items.map((n) => n.id));
-      this.items = [...this.items, ...answer.notifications.filter((n) => !known.has(n.id))];
+      this.items = appendPage(this.items, answer.notifications, (n) => n.id);
       this.nextCursor = answer.nextCursor;
     } catch {
       this.error = 'More notifications could not be loaded.';

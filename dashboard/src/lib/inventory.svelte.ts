@@ -12,6 +12,7 @@ import { QuickStart } from './quick-start.svelte.ts';
 import { RunWatch } from './run-watch.svelte.ts';
 import type { Role } from './api.ts';
 import { placeSourceErrors, type SourceField } from './source-form.ts';
+import { appendPage } from './pages.ts';
 
 export const SYNC_TYPE = 'inventory.sync';
 const PAGE_SIZE = 50;
@@ -167,8 +168,7 @@ export class Inventory {
     try {
       const page = await api<InventoryPage>(endpoints.inventory(this.tenant, { ...inventoryQuery(this.filter), limit: PAGE_SIZE, cursor }));
       if (seq !== this.#readSeq) return;
-      const known = new Set(this.policies.map((p) => p.externalId));
-      this.policies = [...this.policies, ...page.policies.filter((p) => !known.has(p.externalId))];
+      this.policies = appendPage(this.policies, page.policies, (p) => p.externalId);
       this.nextCursor = page.nextCursor;
     } catch (error) {
       this.error = message(error);

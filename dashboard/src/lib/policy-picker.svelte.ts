@@ -5,6 +5,7 @@ import { api, endpoints, type InventoryPage } from './api.ts';
 import { message } from './board.svelte.ts';
 import type { InventoryPolicy } from './policies.ts';
 import { selectionProblem, toggleId, toggleVisible, visibleState, type Bounds } from './selection.ts';
+import { appendPage } from './pages.ts';
 
 const PAGE_SIZE = 100;
 const SEARCH_DELAY_MS = 250;
@@ -83,8 +84,7 @@ export class PolicyPicker {
     try {
       const page = await api<InventoryPage>(endpoints.inventory(this.tenant, { q: this.q.trim(), limit: PAGE_SIZE, cursor }));
       if (seq !== this.#seq) return;
-      const known = new Set(this.visibleIds);
-      this.policies = [...this.policies, ...page.policies.filter((p) => !known.has(p.externalId))];
+      this.policies = appendPage(this.policies, page.policies, (p) => p.externalId);
       this.nextCursor = page.nextCursor;
     } catch (error) {
       this.error = message(error);
