@@ -46,7 +46,9 @@ export class NotificationService {
   }
 
   async list(userId: string, options: { unreadOnly: boolean; limit: number; cursor?: string }): Promise<NotificationPage> {
-    const [{ rows, nextCursor }, unreadCount] = await Promise.all([this.store.list(userId, options), this.store.unreadCount(userId)]);
+    // One after the other, as before: one pool connection per inbox read.
+    const { rows, nextCursor } = await this.store.list(userId, options);
+    const unreadCount = await this.store.unreadCount(userId);
     return { notifications: rows.map(toNotificationView), unreadCount, nextCursor };
   }
 
