@@ -6,10 +6,13 @@ import { Notification } from './notifications/entity.ts';
 import { OperationRun } from './runs/entity.ts';
 import { Restore, RestoreItem } from './restores/entity.ts';
 import { RunEventRecord } from './runs/event.entity.ts';
+import { RunHistoryRecord } from './runs/history.entity.ts';
+import { RunFailureReason } from './runs/reason.entity.ts';
+import { RunSearchText } from './runs/search.entity.ts';
 import { PolicySource } from './sources/entity.ts';
 import { Membership, Tenant, User } from './tenants/entities.ts';
 
 export const entities = [
-  Tenant, User, Membership, AuthToken, OperationRun, Notification, RunEventRecord,
+  Tenant, User, Membership, AuthToken, OperationRun, Notification, RunEventRecord, RunHistoryRecord, RunSearchText, RunFailureReason,
   PolicySource, InventoryItem, DriftFinding, BackupSet, BackupItem, Restore, RestoreItem,
 ];

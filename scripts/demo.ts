@@ -81,16 +81,27 @@ async function api<T>(baseUrl: string, method: string, route: string, options: {
 
 const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 
+/** Item failures of the demo's partial runs: a few reasons, so "Top reasons" has something to rank. */
+const ITEM_FAILURES: [string, string][] = [
+  ['item_failed', 'The item could not be processed.'],
+  ['throttled', 'The policy service throttled the request (HTTP 429); retry later.'],
+  ['permission_denied', 'The service account may not change this policy.'],
+  ['policy_conflict', 'The policy was changed by someone else meanwhile.'],
+];
+
 /** A demo.batch scope (docs/api.md §7), mixing the outcomes; the key makes each identity unique. */
 function demoScope(n: number): { scope: Record<string, unknown>; describe: string } {
   const key = `demo-${Date.now().toString(36)}-${n}`;
   const items = randomInt(12, 60);
   const itemMs = randomInt(60, 250);
   const roll = Math.random();
-  if (roll < 0.5) return { scope: { items, itemMs, key }, describe: `${items} items` };
+  if (roll < 0.44) return { scope: { items, itemMs, key }, describe: `${items} items` };
+  // Now and then a run that takes far longer than usual: the board and the wall call it "slower than usual".
+  if (roll < 0.5) return { scope: { items: 60, itemMs: 900, key }, describe: '60 slow items' };
   if (roll < 0.75) {
     const failEvery = randomInt(4, 9);
-    return { scope: { items, itemMs, failEvery, key }, describe: `${items} items, every ${failEvery}th fails` };
+    const [failCode, failMessage] = ITEM_FAILURES[randomInt(0, ITEM_FAILURES.length - 1)]!;
+    return { scope: { items, itemMs, failEvery, failCode, failMessage, key }, describe: `${items} items, every ${failEvery}th fails (${failCode})` };
   }
   if (roll < 0.9) {
     return {

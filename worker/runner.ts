@@ -1,10 +1,14 @@
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../db/logger.ts';
 import type { CompleteInput, ProgressDelta, RunLifecycle } from '../db/runs/lifecycle.ts';
-import { MAX_STORED_FAILURES } from '../db/runs/model.ts';
+import { author, MAX_STORED_FAILURES } from '../db/runs/model.ts';
 import type { RunView } from '../db/runs/view.ts';
 import { sanitizeError } from '../db/sanitize/sanitizer.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
+
+/** This worker process in a run's history: its host and process id. */
+export const WORKER_AUTHOR = author('worker', `${hostname()} (pid ${process.pid})`);
 
 export type FailureInput = { code: string; message?: string; item?: string };
 
@@ -53,7 +57,7 @@ export class Runner {
   async process(runId: string, type?: string): Promise<void> {
     // A mirrored run is reported by the system that does the work; a job for one is never ours to start.
     if (type !== undefined && this.deps.isMirrored?.(type)) return;
-    const started = await this.lifecycle.markStarted(runId);
+    const started = await this.lifecycle.markStarted(runId, WORKER_AUTHOR);
     // Not queued any more: a redelivered job of a run that is running elsewhere or already ended.
     if (!started) return;
     const { run, tenant } = started;
@@ -70,7 +74,7 @@ export class Runner {
         const delta = pending.take();
         if (!delta) return;
         try {
-          await this.lifecycle.progress(runId, delta);
+          await this.lifecycle.progress(runId, delta, WORKER_AUTHOR);
         } catch (error) {
           if (isDatabaseUnavailable(error)) pending.restore(delta);
           throw error;
@@ -121,7 +125,7 @@ export class Runner {
       // it has applied, the run is no longer running and a repeat changes nothing.
       for (let attempt = 0; ; attempt++) {
         try {
-          await this.lifecycle.complete(runId, final, ['running']);
+          await this.lifecycle.complete(runId, final, WORKER_AUTHOR, ['running']);
           return;
         } catch (error) {
           if (!isDatabaseUnavailable(error) || attempt >= COMPLETE_RETRIES.length) throw error;

@@ -1,3 +1,4 @@
+import { author, type ChangeAuthor } from '../runs/model.ts';
 import type { Role } from './roles.ts';
 
 export type TenantRef = { id: string; slug: string; name: string };
@@ -10,8 +11,8 @@ export type Actor =
       user: { id: string; email: string; name: string };
       memberships: { tenant: TenantRef; role: Role }[];
     }
-  | { kind: 'kiosk'; tokenId: string; tenant: TenantRef }
-  | { kind: 'integration'; tokenId: string; tenant: TenantRef };
+  | { kind: 'kiosk'; tokenId: string; tenant: TenantRef; label: string }
+  | { kind: 'integration'; tokenId: string; tenant: TenantRef; label: string };
 
 /** Runboard itself (the scheduler), acting in one tenant. Never resolved from a token. */
 export type SystemActor = { kind: 'system'; name: string; tenant: TenantRef };
@@ -20,3 +21,18 @@ export type SystemActor = { kind: 'system'; name: string; tenant: TenantRef };
 export type Caller = Actor | SystemActor;
 
 export const systemActor = (tenant: TenantRef, name: string): SystemActor => ({ kind: 'system', name, tenant });
+
+/** Who a caller is in a run's history: the user's name, the integration token's label, Runboard's job. */
+export function authorOf(caller: Caller): ChangeAuthor {
+  switch (caller.kind) {
+    case 'user':
+      return author('user', caller.user.name);
+    case 'integration':
+      return author('integration', caller.label);
+    case 'kiosk':
+      // Kiosk tokens change nothing; named all the same, should a route ever let one.
+      return author('system', `kiosk ${caller.label}`);
+    case 'system':
+      return author('system', caller.name);
+  }
+}

@@ -87,7 +87,7 @@ export class AuthService {
     }
     if (!row.tenant_id || row.tenant_slug === null || row.tenant_name === null) return null;
     const tenant: TenantRef = { id: row.tenant_id, slug: row.tenant_slug, name: row.tenant_name };
-    return { kind: row.kind, tokenId: row.id, tenant };
+    return { kind: row.kind, tokenId: row.id, tenant, label: row.label ?? '(unlabelled token)' };
   }
 
   /** Revokes a token at once and tells every gateway to drop its sockets. */

@@ -15,6 +15,7 @@ export type TokenRow = {
   tenant_name: string | null;
   email: string | null;
   name: string | null;
+  label: string | null;
   memberships: { id: string; slug: string; name: string; role: Role }[];
 };
 
@@ -62,7 +63,7 @@ export class TokenStore {
       .selectFrom('auth_tokens as a')
       .leftJoin('tenants as t', 't.id', 'a.tenant_id')
       .leftJoin('users as u', 'u.id', 'a.user_id')
-      .select(['a.id', 'a.kind', 'a.user_id', 'a.tenant_id', 't.slug as tenant_slug', 't.name as tenant_name', 'u.email', 'u.name'])
+      .select(['a.id', 'a.kind', 'a.user_id', 'a.tenant_id', 't.slug as tenant_slug', 't.name as tenant_name', 'u.email', 'u.name', 'a.label'])
       .select((eb) => this.tenants.membershipsJsonOf(eb.ref('a.user_id')).as('memberships'))
       .where('hash' in by ? 'a.token_hash' : 'a.id', '=', 'hash' in by ? by.hash : by.id)
       .where(valid)

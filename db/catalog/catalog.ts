@@ -1,6 +1,7 @@
 import { roleAtLeast, type Role } from '../access/roles.ts';
 import { backupAddPolicies, demoBatch, demoExternal, driftGenerate, inventorySync, restoreExecute, runsPurge } from './operations.ts';
 import { scopeSchemaOf, type AnyOperationDeclaration } from './types.ts';
+import type { RunBaseline } from '../runs/model.ts';
 import type { OperationTypeView } from './view.ts';
 
 export type { OperationTypeView };
@@ -27,8 +28,10 @@ export class Catalog {
     return [...this.#byType.values()];
   }
 
-  view(declaration: AnyOperationDeclaration, role: Role, tenant?: string): OperationTypeView {
+  /** The type as `role` sees it, with its measured baseline in the tenant. */
+  view(declaration: AnyOperationDeclaration, role: Role, tenant: string | undefined, baseline: RunBaseline): OperationTypeView {
     return {
+      ...baseline,
       type: declaration.type,
       label: declaration.label,
       description: declaration.description,

@@ -1,8 +1,9 @@
 import type { Role } from '../access/roles.ts';
+import type { RunBaseline } from '../runs/model.ts';
 import type { JsonSchema, StartNote } from './types.ts';
 
-/** An operation type as a member sees it (`GET …/operation-types`). */
-export type OperationTypeView = {
+/** An operation type as a member sees it (`GET …/operation-types`), with its measured baseline. */
+export type OperationTypeView = RunBaseline & {
   type: string;
   label: string;
   description: string;

@@ -1,12 +1,15 @@
 import type { NotificationView } from '../notifications/view.ts';
-import type { RunView } from '../runs/view.ts';
+import type { RunHistoryEntry, RunView } from '../runs/view.ts';
 
 import type { RunUpdateKind } from '../runs/model.ts';
 
 export type { RunUpdateKind };
 
-/** On `<prefix>:runs`: a committed run change; `run` never carries the failures list (see failureCount). */
-export type RunChange = { tenant: string; kind: RunUpdateKind; run: RunView; committedAt: number };
+/**
+ * On `<prefix>:runs`: a committed run change; `run` never carries the failures list (see failureCount);
+ * `history`: the entry the change added to the run's history, if it added one.
+ */
+export type RunChange = { tenant: string; kind: RunUpdateKind; run: RunView; history?: RunHistoryEntry; committedAt: number };
 
 /** On `<prefix>:users`: something for one user's own sockets. */
 export type UserEvent =

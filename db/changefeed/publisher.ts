@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.ts';
 import type { NotificationView } from '../notifications/view.ts';
 import type { RedisClient } from '../redis.ts';
-import { summaryOf, type RunView } from '../runs/view.ts';
+import { summaryOf, type RunHistoryEntry, type RunView } from '../runs/view.ts';
 import { channels, type Channels } from './channels.ts';
 import type { ControlMessage, RunChange, RunUpdateKind, UserEvent } from './messages.ts';
 
@@ -20,9 +20,9 @@ export class Changefeed {
     this.channels = channels(prefix);
   }
 
-  async runChanged(kind: RunUpdateKind, run: RunView): Promise<void> {
+  async runChanged(kind: RunUpdateKind, run: RunView, history?: RunHistoryEntry): Promise<void> {
     // The live payload never carries the failures list; clients read it from the detail endpoint.
-    const message: RunChange = { tenant: run.tenant, kind, run: summaryOf(run), committedAt: Date.now() };
+    const message: RunChange = { tenant: run.tenant, kind, run: summaryOf(run), ...(history ? { history } : {}), committedAt: Date.now() };
     await this.publish(this.channels.runs, message);
   }
 

@@ -4,6 +4,7 @@ import { Migration20261123140000RunEvents } from './Migration20261123140000RunEv
 import { Migration20261123170000RunListIndexes } from './Migration20261123170000RunListIndexes.ts';
 import { Migration20261203000000DropRunAttempts } from './Migration20261203000000DropRunAttempts.ts';
 import { Migration20261203100000PolicyModules } from './Migration20261203100000PolicyModules.ts';
+import { Migration20261203180000RunInsight } from './Migration20261203180000RunInsight.ts';
 
 /** Every migration, in order. Listed explicitly so they load the same under tsx and in bundles. */
 export const migrations: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261123170000RunListIndexes', class: Migration20261123170000RunListIndexes },
   { name: 'Migration20261203000000DropRunAttempts', class: Migration20261203000000DropRunAttempts },
   { name: 'Migration20261203100000PolicyModules', class: Migration20261203100000PolicyModules },
+  { name: 'Migration20261203180000RunInsight', class: Migration20261203180000RunInsight },
 ];

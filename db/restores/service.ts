@@ -1,10 +1,10 @@
-import type { Caller, TenantRef } from '../access/actor.ts';
+import { authorOf, type Caller, type TenantRef } from '../access/actor.ts';
 import type { BackupService } from '../backups/service.ts';
 import type { DriftField } from '../drift/entity.ts';
 import type { InventoryService } from '../inventory/service.ts';
 import { AppError, invalidTransition, notFound, validationFailed } from '../errors.ts';
 import type { RunLifecycle } from '../runs/lifecycle.ts';
-import type { RunOutcome } from '../runs/model.ts';
+import { author, type RunOutcome } from '../runs/model.ts';
 import type { RunQueries } from '../runs/queries.ts';
 import { DispatchFailedError, type RunStarter } from '../runs/start.ts';
 import type { RunView } from '../runs/view.ts';
@@ -68,6 +68,8 @@ const SETTLED: Record<Exclude<RunOutcome, 'pending'>, RestoreStatus> = {
 };
 
 const DISCARDED = { code: 'restore_discarded', message: 'The restore was discarded before it was executed.' };
+/** Ends the run of a restore discarded before its run could be ended (a cut-short discard). */
+const RESTORE_RECONCILE = author('system', 'restore reconcile');
 const EDITABLE: RestoreStatus[] = ['draft', 'previewed'];
 
 /** Timestamps may reach us as Date or as PostgreSQL's text, depending on the driver's parsing. */
@@ -178,7 +180,7 @@ export class RestoreService {
     const saved = await this.store.savePreview(restore.id, EDITABLE, runId, items);
     // Discarded (or executed) meanwhile, or linked to another run by a concurrent preview: a run started here
     // for nothing must not stay queued.
-    if (startedHere && saved?.runId !== runId) await this.deps.lifecycle.fail(runId, DISCARDED, ['queued']);
+    if (startedHere && saved?.runId !== runId) await this.deps.lifecycle.fail(runId, DISCARDED, authorOf(actor), ['queued']);
     if (!saved) {
       const now = await this.require(tenant.id, id);
       throw invalidTransition(`The restore is ${now.status}; only a draft or previewed restore can be previewed.`);
@@ -191,14 +193,14 @@ export class RestoreService {
    * is started and its job handed to the workers, whose driver applies the items. If the job cannot be
    * queued, the run fails `dispatch_failed` and the restore ends `failed` (503).
    */
-  async startExecution(tenant: TenantRef, id: string): Promise<RestoreView> {
+  async startExecution(actor: Caller, tenant: TenantRef, id: string): Promise<RestoreView> {
     const won = await this.store.transition(tenant.id, id, ['previewed'], 'executing');
     if (!won) {
       const restore = await this.require(tenant.id, id);
       throw invalidTransition(`The restore is ${restore.status}; only a previewed restore can be executed.`);
     }
     const runId = won.run_id;
-    const started = runId ? await this.deps.lifecycle.applyEvent(runId, { kind: 'started' }, `restore:${id}:started`) : null;
+    const started = runId ? await this.deps.lifecycle.applyEvent(runId, { kind: 'started' }, authorOf(actor), `restore:${id}:started`) : null;
     let run: RunView | null = started?.outcome === 'applied' ? started.run : null;
     if (runId && started?.outcome === 'duplicate') run = await this.deps.runs.get(tenant.id, runId);
     if (!run || run.status !== 'running') {
@@ -216,13 +218,13 @@ export class RestoreService {
   }
 
   /** draft | previewed → discarded; a previewed restore's run ends `failed/restore_discarded` (never left queued). */
-  async discard(tenant: TenantRef, id: string): Promise<RestoreView> {
+  async discard(actor: Caller, tenant: TenantRef, id: string): Promise<RestoreView> {
     const won = await this.store.transition(tenant.id, id, EDITABLE, 'discarded');
     if (!won) {
       const restore = await this.require(tenant.id, id);
       throw invalidTransition(`The restore is ${restore.status}; only a draft or previewed restore can be discarded.`);
     }
-    if (won.run_id) await this.deps.lifecycle.fail(won.run_id, DISCARDED);
+    if (won.run_id) await this.deps.lifecycle.fail(won.run_id, DISCARDED, authorOf(actor));
     return this.view((await this.store.get(tenant.id, id))!);
   }
 
@@ -291,7 +293,7 @@ export class RestoreService {
   /** A discarded restore's run that is somehow still active (its discard was cut short) is ended now. */
   private async endDiscardedRun(row: RestoreRow): Promise<void> {
     const run = await this.deps.runs.get(row.tenant_id, row.run_id!);
-    if (run && run.status !== 'completed') await this.deps.lifecycle.fail(run.id, DISCARDED);
+    if (run && run.status !== 'completed') await this.deps.lifecycle.fail(run.id, DISCARDED, RESTORE_RECONCILE);
   }
 
   private async view(row: RestoreRow): Promise<RestoreView> {

@@ -30,6 +30,8 @@ export const OperationRun = defineEntity({
     completedAt: p.datetime().nullable(),
     updatedAt: p.datetime().defaultRaw('now()'),
     heartbeatAt: p.datetime().nullable(),
+    /** When the run's history last recorded a change: progress is recorded at most every few seconds. */
+    historyAt: p.datetime().nullable(),
     version: p.integer().default(1),
   },
   uniques: [
@@ -53,6 +55,8 @@ export const OperationRun = defineEntity({
     { name: 'operation_runs_tenant_type_created', expression: 'create index "operation_runs_tenant_type_created" on "operation_runs" ("tenant_id", "type", "created_at" desc, "id" desc)' },
     { name: 'operation_runs_running_heartbeat', expression: `create index "operation_runs_running_heartbeat" on "operation_runs" ("heartbeat_at") where status = 'running'` },
     { name: 'operation_runs_created', properties: ['createdAt'] },
+    // Baselines (durations and failure rate per type) are an index-only scan of the tenant's completed runs.
+    { name: 'operation_runs_tenant_completed', expression: `create index "operation_runs_tenant_completed" on "operation_runs" ("tenant_id", "completed_at") include ("type", "outcome", "started_at") where status = 'completed'` },
   ],
 });
 export type IOperationRun = InferEntity<typeof OperationRun>;

@@ -12,9 +12,11 @@ import type { Orm } from '../orm.ts';
 import { sanitizeFailure } from '../sanitize/sanitizer.ts';
 import type { RunEventStore } from './event-store.ts';
 import { identityHash } from './identity.ts';
-import { canApply, MAX_RUN_COUNT, MAX_STORED_FAILURES, outcomeOf, type RunStatus, type RunUpdateKind } from './model.ts';
+import { author, canApply, MAX_RUN_COUNT, MAX_STORED_FAILURES, outcomeOf, type ChangeAuthor, type RunStatus, type RunUpdateKind } from './model.ts';
+import { reasonDeltas } from './reason-store.ts';
+import { searchTextOf } from './search-store.ts';
 import type { LockedRun, RunPatch, RunRow, RunStore } from './store.ts';
-import { runUrl, toRunView, type RunView } from './view.ts';
+import { historyEntryOf, runUrl, toRunView, type RunHistoryEntry, type RunView } from './view.ts';
 
 export type StartInput = {
   tenant: { id: string; slug: string };
@@ -22,6 +24,8 @@ export type StartInput = {
   /** Already parsed by the declaration's scope schema. */
   scope: Record<string, unknown>;
   initiatorId: string | null;
+  /** Who starts it: the first entry of its history. */
+  by: ChangeAuthor;
 };
 
 export type StartResult = { run: RunView; reused: boolean };
@@ -47,13 +51,15 @@ export type CompleteInput = ProgressDelta & {
 
 /** What a transition did: applied (one persisted change), or why nothing changed. */
 export type TransitionResult =
-  | { outcome: 'applied'; run: RunView; tenantId: string }
+  | { outcome: 'applied'; run: RunView; tenantId: string; history?: RunHistoryEntry }
   | { outcome: 'missing' }
   | { outcome: 'refused'; status: RunStatus }
   | { outcome: 'duplicate' };
 
 type TransitionSpec = {
   kind: Exclude<RunUpdateKind, 'queued'>;
+  /** Who or what makes the change (its history entry's `by`). */
+  by: ChangeAuthor;
   /** Narrows the statuses the change may apply to, beyond the rule (`canApply`), e.g. only a running run. */
   onlyFrom?: RunStatus[];
   compute: (row: LockedRun) => RunPatch;
@@ -64,6 +70,9 @@ type TransitionSpec = {
 };
 const viewOf = (result: TransitionResult): RunView | null => (result.outcome === 'applied' ? result.run : null);
 const START_ATTEMPTS = 5;
+
+/** The author of changes made by Runboard's own sweep of runs whose worker stopped reporting. */
+export const LOST_WORKER_SWEEP = author('system', 'lost-worker sweep');
 
 /**
  * Start, de-duplicate and move runs through their life. Every change is one transaction that locks the row,
@@ -86,20 +95,20 @@ export class RunLifecycle {
    * initiator's unread count for the live push; then the committed row is published.
    */
   async start(input: StartInput): Promise<StartResult> {
-    const { tenant, declaration, scope, initiatorId } = input;
+    const { tenant, declaration, scope, initiatorId, by } = input;
     const hash = identityHash(tenant.id, declaration.type, identityOf(declaration, scope));
     for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
       // The id is chosen here so the notification's link can be written in the same statement.
       const runId = randomUUID();
       const notification = this.notifications.queued(declaration.label, runUrl(tenant.slug, runId));
       const inserted = await this.store.insertQueued(
-        { id: runId, tenantId: tenant.id, type: declaration.type, identityHash: hash, scope, initiatorId },
+        { id: runId, tenantId: tenant.id, type: declaration.type, identityHash: hash, scope, initiatorId, by, searchText: searchTextOf(declaration.type, scope) },
         notification,
       );
       if (inserted) {
         const run = toRunView(inserted, this.catalog);
         const view = inserted.notification ? this.notifications.queuedView(inserted.notification, inserted, notification) : null;
-        await this.publish('queued', run, view, inserted.initiator_id, inserted.unread_count);
+        await this.publish('queued', run, historyEntryOf(inserted, 'queued', by), view, inserted.initiator_id, inserted.unread_count);
         return { run, reused: false };
       }
       // The conflicting insert has committed (ON CONFLICT waits for it), so the active run is visible to this
@@ -111,33 +120,33 @@ export class RunLifecycle {
   }
 
   /** queued → running. Null when the run is no longer queued (already started elsewhere, or completed). */
-  async markStarted(runId: string): Promise<StartedRun | null> {
-    const result = await this.transition(runId, STARTED);
+  async markStarted(runId: string, by: ChangeAuthor): Promise<StartedRun | null> {
+    const result = await this.transition(runId, { ...STARTED, by });
     return result.outcome === 'applied' ? { run: result.run, tenant: { id: result.tenantId, slug: result.run.tenant } } : null;
   }
 
   /** Adds progress to a running run (one persisted change). Null when the run is not running. */
-  async progress(runId: string, delta: ProgressDelta): Promise<RunView | null> {
-    return viewOf(await this.transition(runId, progressed(delta)));
+  async progress(runId: string, delta: ProgressDelta, by: ChangeAuthor): Promise<RunView | null> {
+    return viewOf(await this.transition(runId, { ...progressed(delta), by }));
   }
 
   /** running (or queued) → completed, with the outcome rule applied to the final counts. */
-  async complete(runId: string, input: CompleteInput, onlyFrom?: RunStatus[]): Promise<RunView | null> {
-    return viewOf(await this.transition(runId, { ...completed(input), ...(onlyFrom ? { onlyFrom } : {}) }));
+  async complete(runId: string, input: CompleteInput, by: ChangeAuthor, onlyFrom?: RunStatus[]): Promise<RunView | null> {
+    return viewOf(await this.transition(runId, { ...completed(input), by, ...(onlyFrom ? { onlyFrom } : {}) }));
   }
 
   /**
    * One event reported by the system that runs a mirrored operation (docs/api.md §9): exactly one persisted
    * change, or — for a transition that would not move forward — none. An `eventId` seen before is a no-op.
    */
-  async applyEvent(runId: string, event: RunEvent, eventId?: string): Promise<TransitionResult> {
+  async applyEvent(runId: string, event: RunEvent, by: ChangeAuthor, eventId?: string): Promise<TransitionResult> {
     const spec = event.kind === 'started' ? STARTED : event.kind === 'progress' ? progressed(event) : completed({ aborted: event.abort === true });
-    return this.transition(runId, { ...spec, ...(eventId !== undefined ? { eventId } : {}) });
+    return this.transition(runId, { ...spec, by, ...(eventId !== undefined ? { eventId } : {}) });
   }
 
   /** A run that can no longer proceed (dispatch failed, worker lost): failed, keeping what had succeeded. */
-  async fail(runId: string, failure: { code: string; message: string }, onlyFrom?: RunStatus[]): Promise<RunView | null> {
-    return this.complete(runId, { aborted: true, failures: [failure] }, onlyFrom);
+  async fail(runId: string, failure: { code: string; message: string }, by: ChangeAuthor, onlyFrom?: RunStatus[]): Promise<RunView | null> {
+    return this.complete(runId, { aborted: true, failures: [failure] }, by, onlyFrom);
   }
 
   /** Keeps a running run from being swept as lost; not a visible change, so no version bump. */
@@ -152,6 +161,7 @@ export class RunLifecycle {
     for (const id of await this.store.stalled(stallMs, limit)) {
       const result = await this.transition(id, {
         ...completed({ aborted: true, failures: [{ code: 'worker_lost', message: 'The worker (or mirroring system) running this operation stopped reporting.' }] }),
+        by: LOST_WORKER_SWEEP,
         onlyFrom: ['running'],
         // Re-checked under the row lock: a heartbeat may have arrived since the select.
         stalledForMs: stallMs,
@@ -172,7 +182,7 @@ export class RunLifecycle {
 
   private async transition(runId: string, spec: TransitionSpec): Promise<TransitionResult> {
     const result = await this.orm.em.fork().transactional(async (tx: Tx): Promise<
-      { outcome: 'applied'; row: RunRow; notification: NotificationView | null } | Exclude<TransitionResult, { outcome: 'applied' }>
+      { outcome: 'applied'; row: RunRow; notification: NotificationView | null; recorded: boolean } | Exclude<TransitionResult, { outcome: 'applied' }>
     > => {
       const locked = await this.store.lock(tx, runId, spec.stalledForMs !== undefined ? { stalledForMs: spec.stalledForMs } : {});
       if (!locked) return { outcome: 'missing' };
@@ -183,6 +193,8 @@ export class RunLifecycle {
       }
       if (spec.eventId !== undefined) await this.events.record(tx, runId, spec.eventId);
       const patch = spec.compute(locked);
+      // queued, started and completed are always recorded; progress at most every few seconds.
+      if (spec.kind !== 'progress' || locked.history_due) patch.history = { kind: spec.kind, by: spec.by };
       const row = await this.store.update(tx, runId, patch);
       let notification: NotificationView | null = null;
       if (patch.status === 'completed' && row.initiator_id && row.outcome !== 'pending') {
@@ -195,12 +207,13 @@ export class RunLifecycle {
         );
         notification = await this.notifications.create(tx, row, text, runUrl(row.tenant_slug, row.id));
       }
-      return { outcome: 'applied', row, notification };
+      return { outcome: 'applied', row, notification, recorded: patch.history !== undefined };
     });
     if (result.outcome !== 'applied') return result;
     const run = toRunView(result.row, this.catalog);
-    await this.publish(spec.kind, run, result.notification, result.row.initiator_id);
-    return { outcome: 'applied', run, tenantId: result.row.tenant_id };
+    const history = result.recorded ? historyEntryOf(result.row, spec.kind, spec.by) : undefined;
+    await this.publish(spec.kind, run, history, result.notification, result.row.initiator_id);
+    return { outcome: 'applied', run, tenantId: result.row.tenant_id, ...(history ? { history } : {}) };
   }
 
   /**
@@ -210,12 +223,13 @@ export class RunLifecycle {
   private async publish(
     kind: RunUpdateKind,
     run: RunView,
+    history: RunHistoryEntry | undefined,
     notification: NotificationView | null,
     userId: string | null,
     unreadCount?: number,
   ): Promise<void> {
     // Never rejects (Changefeed logs and drops failed publishes), so it may be awaited last.
-    const runPublished = this.changefeed.runChanged(kind, run);
+    const runPublished = this.changefeed.runChanged(kind, run, history);
     if (notification && userId) await this.notifications.published(userId, notification, unreadCount);
     await runPublished;
   }
@@ -227,16 +241,16 @@ export type RunEvent =
   | ({ kind: 'progress' } & ProgressDelta)
   | { kind: 'completed'; abort?: boolean };
 
-const STARTED: TransitionSpec = {
+const STARTED: Omit<TransitionSpec, 'by'> = {
   kind: 'started',
   compute: () => ({ status: 'running', startedAt: true, heartbeat: true }),
 };
 
-function progressed(delta: ProgressDelta): TransitionSpec {
+function progressed(delta: ProgressDelta): Omit<TransitionSpec, 'by'> {
   return { kind: 'progress', compute: (row) => ({ heartbeat: true, ...applyDelta(row, delta) }) };
 }
 
-function completed(input: CompleteInput): TransitionSpec {
+function completed(input: CompleteInput): Omit<TransitionSpec, 'by'> {
   return {
     kind: 'completed',
     compute: (row) => {
@@ -247,7 +261,7 @@ function completed(input: CompleteInput): TransitionSpec {
 }
 
 /** New counts and failures after adding a delta; failures are sanitized and the stored list capped. */
-function applyDelta(row: LockedRun, delta: ProgressDelta): Required<Pick<RunPatch, 'counts' | 'appendFailures' | 'failureCount'>> {
+function applyDelta(row: LockedRun, delta: ProgressDelta): Required<Pick<RunPatch, 'counts' | 'appendFailures' | 'failureCount' | 'reasons'>> {
   const nonNegative = (n: number | undefined) => Math.max(0, Math.trunc(n ?? 0));
   const incoming = delta.failures ?? [];
   const succeeded = row.succeeded + nonNegative(delta.succeeded);
@@ -260,11 +274,14 @@ function applyDelta(row: LockedRun, delta: ProgressDelta): Required<Pick<RunPatc
     // Thrown inside the transition's transaction: nothing changes, and the caller gets a clear 409.
     throw new AppError(409, 'count_limit', `A run counts at most ${MAX_RUN_COUNT.toLocaleString('en')} items; this change would exceed that.`);
   }
-  // Only what still fits in the capped list is sanitized and stored; the count keeps the true total.
+  // Every reported failure counts towards its reason; only what still fits in the capped list is stored, and
+  // the count keeps the true total.
+  const sanitized = incoming.slice(0, MAX_STORED_FAILURES).map(sanitizeFailure);
   const room = Math.max(0, MAX_STORED_FAILURES - row.stored_failures);
   return {
     counts: { total, succeeded, failed, skipped },
-    appendFailures: incoming.slice(0, room).map(sanitizeFailure),
+    appendFailures: sanitized.slice(0, room),
     failureCount,
+    reasons: reasonDeltas(sanitized),
   };
 }

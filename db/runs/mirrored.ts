@@ -2,6 +2,7 @@ import type { TenantRef } from '../access/actor.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { AppError, invalidTransition, notFound } from '../errors.ts';
 import type { RunEvent, RunLifecycle } from './lifecycle.ts';
+import type { ChangeAuthor } from './model.ts';
 import type { RunQueries } from './queries.ts';
 import { summaryOf, type RunView } from './view.ts';
 
@@ -17,7 +18,7 @@ export class MirroredRuns {
     private readonly catalog: Catalog,
   ) {}
 
-  async report(tenant: TenantRef, runId: string, event: RunEvent, eventId?: string): Promise<RunView> {
+  async report(tenant: TenantRef, runId: string, event: RunEvent, by: ChangeAuthor, eventId?: string): Promise<RunView> {
     const run = await this.runs.get(tenant.id, runId);
     if (!run) throw notFound('The run');
     const declaration = this.catalog.get(run.type);
@@ -28,7 +29,7 @@ export class MirroredRuns {
     if (declaration.ownedBy !== undefined) {
       throw new AppError(409, 'reported_elsewhere', `This run is driven by its ${declaration.ownedBy} record; it takes no reported events.`);
     }
-    const result = await this.lifecycle.applyEvent(runId, event, eventId);
+    const result = await this.lifecycle.applyEvent(runId, event, by, eventId);
     if (result.outcome === 'missing') throw notFound('The run');
     if (result.outcome === 'refused') {
       throw invalidTransition(`The run is ${result.status}; a "${event.kind}" event cannot be applied to it.`);

@@ -71,3 +71,53 @@ export type StatsWindow = keyof typeof STATS_WINDOWS;
 
 /** Page size bound of run lists. */
 export const MAX_LIST_LIMIT = 500;
+
+/** Who or what made a change of a run (its history's `by`). */
+export const AUTHOR_KINDS = ['user', 'worker', 'integration', 'system'] as const;
+export type ChangeAuthor = { kind: (typeof AUTHOR_KINDS)[number]; name: string };
+
+/** Names are kept to this length in a run's history. */
+export const MAX_AUTHOR_NAME = 200;
+
+export const author = (kind: ChangeAuthor['kind'], name: string): ChangeAuthor => ({ kind, name: name.slice(0, MAX_AUTHOR_NAME) });
+
+/**
+ * Progress changes are kept in a run's history at most this often (queued, started and completed always), so a
+ * running run's timeline has a point at least every 10 s while it reports progress, and a long run's history
+ * stays small (≤ 720 progress points an hour).
+ */
+export const HISTORY_PROGRESS_EVERY_MS = 5_000;
+
+/** A type's measured baseline over its runs completed in the last 30 days (null: no such run yet). */
+export type RunBaseline = {
+  runs30d: number;
+  /** Share (0…1) of those runs that ended failed. */
+  failureRate30d: number | null;
+  /** Duration from start to completion of those that started. */
+  p50DurationMs: number | null;
+  p95DurationMs: number | null;
+};
+
+type TimedRun = { status: RunStatus; startedAt: string | null; counts: Pick<RunCounts, 'total' | 'processed'> };
+
+const elapsedMs = (run: TimedRun, nowMs: number): number | null =>
+  run.status === 'running' && run.startedAt !== null ? Math.max(0, nowMs - Date.parse(run.startedAt)) : null;
+
+/** A running run that has been running longer than its type's p95: "slower than usual". */
+export function isSlowerThanUsual(run: TimedRun, baseline: RunBaseline | undefined, nowMs: number): boolean {
+  const elapsed = elapsedMs(run, nowMs);
+  return elapsed !== null && baseline?.p95DurationMs != null && elapsed > baseline.p95DurationMs;
+}
+
+/**
+ * Milliseconds until a running run is likely done: from its own rate once it has processed something of a
+ * known total, else from its type's median duration; null when neither tells (or the median has passed).
+ */
+export function etaMs(run: TimedRun, baseline: RunBaseline | undefined, nowMs: number): number | null {
+  const elapsed = elapsedMs(run, nowMs);
+  if (elapsed === null) return null;
+  const { total, processed } = run.counts;
+  if (total > 0 && processed > 0 && elapsed > 0) return Math.max(0, Math.round(((total - processed) * elapsed) / processed));
+  const median = baseline?.p50DurationMs;
+  return median != null && median > elapsed ? median - elapsed : null;
+}

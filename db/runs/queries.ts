@@ -1,9 +1,12 @@
 import type { Catalog } from '../catalog/catalog.ts';
-import { RUN_BUCKETS, type RunOutcome, type StatsWindow } from './model.ts';
-import type { RunFilters, RunStore } from './store.ts';
-import { toRunView, type BucketCounts, type RunStats, type RunView } from './view.ts';
+import { BASELINE_DAYS, NO_BASELINE, type RunBaselines } from './baselines.ts';
+import type { RunHistoryStore } from './history-store.ts';
+import { RUN_BUCKETS, STATS_WINDOWS, type RunBaseline, type RunOutcome, type StatsWindow } from './model.ts';
+import type { RunReasonStore } from './reason-store.ts';
+import type { RunFilters, RunSearch, RunStore } from './store.ts';
+import { toHistoryEntry, toRunView, type BucketCounts, type FailureReason, type RunHistoryEntry, type RunStats, type RunView } from './view.ts';
 
-export type { RunFilters };
+export type { RunFilters, RunSearch };
 
 export type { RunStats };
 
@@ -14,6 +17,29 @@ export const SUCCESSFUL_OUTCOMES = ['succeeded', 'partially_succeeded'] as const
 export const isSuccessful = (run: Pick<RunView, 'status' | 'outcome'>): boolean =>
   run.status === 'completed' && (SUCCESSFUL_OUTCOMES as readonly RunOutcome[]).includes(run.outcome);
 
+/** The list filters as the API takes them: `q` is the search text as typed. */
+export type RunListFilters = Omit<RunFilters, 'search'> & { q?: string };
+
+const FAILURE_CODE = /^[a-z][a-z0-9_]*$/;
+const HEX = /^[0-9a-f]+$/;
+/** Where a uuid's text has its dashes. */
+const UUID_DASHES = [8, 13, 18, 23];
+
+/**
+ * The ids that begin with `text` as a range of uuids, when `text` can begin one (8+ hex digits, dashes only
+ * where a uuid has them): `[text padded with 0s, text padded with fs]`, a range scan of the primary key.
+ */
+export function idPrefixRange(text: string): [string, string] | undefined {
+  if (text.length < 8 || text.length > 36) return undefined;
+  for (let i = 0; i < text.length; i++) {
+    if ((text[i] === '-') !== UUID_DASHES.includes(i)) return undefined;
+  }
+  const hex = text.replaceAll('-', '');
+  if (!HEX.test(hex)) return undefined;
+  const asUuid = (digits: string) => [digits.slice(0, 8), digits.slice(8, 12), digits.slice(12, 16), digits.slice(16, 20), digits.slice(20)].join('-');
+  return [asUuid(hex.padEnd(32, '0')), asUuid(hex.padEnd(32, 'f'))];
+}
+
 const emptyBuckets = (): BucketCounts => Object.fromEntries(RUN_BUCKETS.map((b) => [b, 0])) as BucketCounts;
 
 /** Read side of runs: keyset-paged lists, detail and window stats, always scoped to one tenant. */
@@ -21,11 +47,60 @@ export class RunQueries {
   constructor(
     private readonly store: RunStore,
     private readonly catalog: Catalog,
+    private readonly history: RunHistoryStore,
+    private readonly reasons: RunReasonStore,
+    private readonly baselines: RunBaselines,
   ) {}
 
-  async list(tenantId: string, filters: RunFilters): Promise<{ runs: RunView[]; nextCursor: string | null }> {
-    const { rows, nextCursor } = await this.store.list(tenantId, filters);
+  async list(tenantId: string, filters: RunListFilters): Promise<{ runs: RunView[]; nextCursor: string | null }> {
+    const { rows, nextCursor } = await this.store.list(tenantId, this.resolve(filters));
     return { runs: rows.map((row) => toRunView(row, this.catalog)), nextCursor };
+  }
+
+  /**
+   * What a search text matches (docs/api.md §11), resolved here where the catalog's labels are known: types
+   * whose type or label contains it, an id range when it can begin an id, a failure code when it can be one;
+   * the store adds initiator names and emails and each run's search text.
+   */
+  search(q: string): RunSearch {
+    const needle = q.toLowerCase();
+    const types = this.catalog
+      .all()
+      .filter((d) => d.type.includes(needle) || d.label.toLowerCase().includes(needle))
+      .map((d) => d.type);
+    const idRange = idPrefixRange(needle);
+    return { needle, types, ...(idRange ? { idRange } : {}), ...(FAILURE_CODE.test(needle) && needle.length <= 64 ? { code: needle } : {}) };
+  }
+
+  private resolve({ q, ...filters }: RunListFilters): RunFilters {
+    return q === undefined ? filters : { ...filters, search: this.search(q) };
+  }
+
+  /** A run's history, oldest first; null when the run does not exist in this tenant. */
+  async historyOf(tenantId: string, runId: string): Promise<RunHistoryEntry[] | null> {
+    const run = await this.store.get(tenantId, runId);
+    if (!run) return null;
+    return (await this.history.list(runId)).map(toHistoryEntry);
+  }
+
+  /** Failures grouped by reason code over the tenant's runs created in the window, most runs first. */
+  async failureReasons(tenantId: string, window: StatsWindow, limit: number): Promise<FailureReason[]> {
+    const since = new Date(Date.now() - STATS_WINDOWS[window] * 1000);
+    const rows = await this.reasons.summary(tenantId, since, limit);
+    return rows.map((row) => ({
+      code: row.code,
+      runs: row.runs,
+      failures: row.failures,
+      types: row.types,
+      lastSeenAt: row.last_seen_at.toISOString(),
+      message: row.message,
+    }));
+  }
+
+  /** Each type's baseline in the tenant (NO_BASELINE for a type without completed runs in 30 days). */
+  async baselinesOf(tenantId: string): Promise<(type: string) => RunBaseline> {
+    const byType = await this.baselines.of(tenantId);
+    return (type) => byType.get(type) ?? NO_BASELINE;
   }
 
   /** One run with its failures; null when it does not exist in this tenant (foreign ids look missing). */
@@ -46,14 +121,25 @@ export class RunQueries {
   }
 
   /** The SQL (`$n` placeholders) the list runs, for the benchmark to EXPLAIN and send straight to PostgreSQL. */
-  listSql(tenantId: string, filters: RunFilters): { sql: string; params: unknown[] } {
-    const { sql, parameters } = this.store.listQuery(tenantId, filters).compile();
+  listSql(tenantId: string, filters: RunListFilters): { sql: string; params: unknown[] } {
+    const { sql, parameters } = this.store.listQuery(tenantId, this.resolve(filters)).compile();
     return { sql, params: [...parameters] };
   }
 
   /** The SQL of `stats`, likewise. */
   statsSql(tenantId: string, window: StatsWindow): { sql: string; params: unknown[] } {
     const { sql, parameters } = this.store.statsQuery(tenantId, window).compile();
+    return { sql, params: [...parameters] };
+  }
+
+  /** The SQL of `failureReasons` and of the baselines, likewise. */
+  reasonsSql(tenantId: string, window: StatsWindow, limit: number): { sql: string; params: unknown[] } {
+    const { sql, parameters } = this.reasons.summaryQuery(tenantId, new Date(Date.now() - STATS_WINDOWS[window] * 1000), limit).compile();
+    return { sql, params: [...parameters] };
+  }
+
+  baselineSql(tenantId: string): { sql: string; params: unknown[] } {
+    const { sql, parameters } = this.store.baselineQuery(tenantId, BASELINE_DAYS).compile();
     return { sql, params: [...parameters] };
   }
 

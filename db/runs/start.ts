@@ -1,5 +1,5 @@
 import type BeeQueue from 'bee-queue';
-import type { Caller, TenantRef } from '../access/actor.ts';
+import { authorOf, type Caller, type TenantRef } from '../access/actor.ts';
 import { requireTenantAccess } from '../access/policy.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { AppError, forbidden, validationFailed } from '../errors.ts';
@@ -8,6 +8,7 @@ import type { TenantService } from '../tenants/service.ts';
 import { enqueueRun, type RunJob } from '../queue.ts';
 import { inspectInput, issueDetails } from '../validation.ts';
 import type { RunLifecycle } from './lifecycle.ts';
+import { author } from './model.ts';
 import { runUrl, type RunView, type StartAnswer } from './view.ts';
 
 /** `initiator` may be given by integration tokens only: the member on whose behalf the work runs. */
@@ -15,6 +16,7 @@ export type StartRequest = { type: string; scope: unknown; initiator?: { email: 
 export type { StartAnswer };
 
 const INVALID_SCOPE = 'The scope is not valid for this operation type.';
+const DISPATCH = author('system', 'dispatch');
 
 /**
  * Completes or checks a parsed scope against the database before the run exists, e.g. `drift.generate`
@@ -91,6 +93,7 @@ export class RunStarter {
       declaration,
       scope: prepared,
       initiatorId,
+      by: authorOf(actor),
     });
     const url = runUrl(tenantSlug, run.id);
     if (reused || declaration.mirrored) return { run, reused, url };
@@ -107,7 +110,7 @@ export class RunStarter {
       const failed = await this.lifecycle.fail(run.id, {
         code: 'dispatch_failed',
         message: 'The run could not be handed to a worker (queue unavailable).',
-      });
+      }, DISPATCH);
       throw new DispatchFailedError(failed ?? run);
     }
   }

@@ -3,11 +3,17 @@ import { clockTimestamp, queries, secondsAgo, type Database, type Db, type Tx } 
 import type { NotificationStore, QueuedNotification } from '../notifications/store.ts';
 import type { Orm } from '../orm.ts';
 import { cursorInstant, decodeCursor, encodeCursor } from '../pagination.ts';
+import type { RunHistoryStore } from './history-store.ts';
+import type { ReasonDelta, RunReasonStore } from './reason-store.ts';
+import { containsPattern, type RunSearchStore } from './search-store.ts';
 import {
   BUCKET_RULE,
+  HISTORY_PROGRESS_EVERY_MS,
   RUN_BUCKETS,
   STATS_WINDOWS,
+  type ChangeAuthor,
   type RunBucket,
+  type RunUpdateKind,
   type RunFailure,
   type RunOutcome,
   type RunStatus,
@@ -33,6 +39,8 @@ export type LockedRun = {
   failure_count: number;
   stored_failures: number;
   first_failure: RunFailure | null;
+  /** Whether the run's history last recorded a change long enough ago to record a progress change now. */
+  history_due: boolean;
 };
 
 /** One persisted change of a run; `version` and `updated_at` move with every one. */
@@ -45,7 +53,19 @@ export type RunPatch = {
   counts?: { total: number; succeeded: number; failed: number; skipped: number };
   appendFailures?: RunFailure[];
   failureCount?: number;
+  /** Recorded in the run's history, by this author. */
+  history?: { kind: RunUpdateKind; by: ChangeAuthor };
+  /** This change's failures per reason code (all it reported, stored in the list or not). */
+  reasons?: ReasonDelta[];
 };
+
+/**
+ * A search of the runs list (docs/api.md §11), already resolved against the catalog: `needle` is the lower-cased
+ * text, matched literally in the initiator's name or email and the run's search text; `idRange` bounds ids that
+ * start with the text (when it can begin an id); `types` are the types whose label contains it; `code` is set
+ * when the text can be a failure code.
+ */
+export type RunSearch = { needle: string; idRange?: [string, string]; types: string[]; code?: string };
 
 export type RunFilters = {
   types: string[];
@@ -53,6 +73,9 @@ export type RunFilters = {
   resource?: string;
   buckets: RunBucket[];
   initiatorId?: string;
+  search?: RunSearch;
+  /** Runs with a failure of any of these codes. */
+  failureCodes?: string[];
   from: Date;
   to?: Date;
   limit: number;
@@ -66,6 +89,10 @@ export type NewRun = {
   identityHash: string;
   scope: Record<string, unknown>;
   initiatorId: string | null;
+  /** Who started it (its first history entry). */
+  by: ChangeAuthor;
+  /** What its search matches as text (search-store.ts `searchTextOf`). */
+  searchText: string;
 };
 
 type RunTables = Database & { r: Selectable<Database['operation_runs']> };
@@ -103,11 +130,15 @@ export class RunStore {
   constructor(
     private readonly orm: Orm,
     private readonly notifications: NotificationStore,
+    private readonly history: RunHistoryStore,
+    private readonly search: RunSearchStore,
+    private readonly reasons: RunReasonStore,
   ) {}
 
   /**
    * Inserts a queued run unless an active run of the same identity exists (then: nothing, and `null`), with
-   * its `queued` notification for the initiator and the initiator's unread count, in one statement.
+   * its `queued` notification for the initiator, the initiator's unread count, its first history entry and
+   * its search text, in one statement.
    */
   async insertQueued(run: NewRun, notification: QueuedNotification): Promise<(RunRow & { notification: { id: string; created_at: Date } | null; unread_count: number }) | null> {
     const db = queries(this.orm);
@@ -126,11 +157,14 @@ export class RunStore {
             initiator_id: run.initiatorId,
             created_at: clockTimestamp,
             updated_at: clockTimestamp,
+            history_at: clockTimestamp,
           })
           .onConflict((oc) => oc.columns(['tenant_id', 'identity_hash']).where('status', 'in', ACTIVE).doNothing())
           .returningAll(),
       )
       .with('n', (q) => this.notifications.insertForNewRun(q, notification))
+      .with('h', (q) => this.history.insertFromRun(q, 'queued', run.by))
+      .with('s', (q) => this.search.insertFromRun(q, run.searchText))
       .selectFrom('r')
       .innerJoin('tenants as t', 't.id', 'r.tenant_id')
       .leftJoin('users as u', 'u.id', 'r.initiator_id')
@@ -223,6 +257,23 @@ export class RunStore {
       query = query.where((eb) => eb.or(buckets.map((bucket) => bucketCondition(eb, bucket))));
     }
     if (filters.initiatorId) query = query.where('r.initiator_id', '=', filters.initiatorId);
+    const { search, failureCodes } = filters;
+    if (search) {
+      const pattern = containsPattern(search.needle);
+      query = query.where((eb) =>
+        eb.or([
+          eb('r.id', 'in', this.search.runsContaining(tenantId, search.needle)),
+          sql<SqlBool>`lower(u.name) like ${pattern} escape '\\'`,
+          sql<SqlBool>`lower(u.email) like ${pattern} escape '\\'`,
+          ...(search.idRange ? [eb.between('r.id', search.idRange[0], search.idRange[1])] : []),
+          ...(search.types.length > 0 ? [eb('r.type', 'in', search.types)] : []),
+          ...(search.code ? [eb('r.id', 'in', this.reasons.runsWithCodes(tenantId, [search.code], filters.from))] : []),
+        ]),
+      );
+    }
+    if (failureCodes && failureCodes.length > 0) {
+      query = query.where('r.id', 'in', this.reasons.runsWithCodes(tenantId, failureCodes, filters.from));
+    }
     if (filters.cursor) {
       const { createdAt, id } = decodeCursor(filters.cursor);
       query = query.where(sql<SqlBool>`(r.created_at, r.id) < (${createdAt}::timestamptz, ${id}::uuid)`);
@@ -261,6 +312,40 @@ export class RunStore {
       .groupBy(sql`1, 2`);
   }
 
+  /**
+   * Per type, the tenant's runs completed in the last `days`: how many, how many failed, and the median and
+   * 95th percentile of their duration (runs that never started have none). An index-only scan of the
+   * tenant's completed runs; public for the benchmark as `baselineQuery`.
+   */
+  async baselines(tenantId: string, days: number): Promise<{ type: string; runs: number; failed: number; p50_ms: number | null; p95_ms: number | null }[]> {
+    const rows = await this.baselineQuery(tenantId, days).execute();
+    return rows.map((row) => ({
+      type: row.type,
+      runs: Number(row.runs),
+      failed: Number(row.failed),
+      p50_ms: row.p50_ms === null ? null : Math.round(Number(row.p50_ms)),
+      p95_ms: row.p95_ms === null ? null : Math.round(Number(row.p95_ms)),
+    }));
+  }
+
+  baselineQuery(tenantId: string, days: number) {
+    const duration = sql`extract(epoch from (r.completed_at - r.started_at)) * 1000`;
+    const failed = BUCKET_RULE.failed.outcomes ?? [];
+    return queries(this.orm)
+      .selectFrom('operation_runs as r')
+      .select((eb) => [
+        'r.type',
+        eb.fn.countAll<string>().as('runs'),
+        sql<string>`count(*) filter (where r.outcome in (${sql.join(failed.map((o) => sql.lit(o)))}))`.as('failed'),
+        sql<string | null>`percentile_cont(0.5) within group (order by ${duration}) filter (where r.started_at is not null)`.as('p50_ms'),
+        sql<string | null>`percentile_cont(0.95) within group (order by ${duration}) filter (where r.started_at is not null)`.as('p95_ms'),
+      ])
+      .where('r.tenant_id', '=', tenantId)
+      .where('r.status', '=', 'completed')
+      .where('r.completed_at', '>=', sql<Date>`now() - make_interval(days => ${days})`)
+      .groupBy('r.type');
+  }
+
   /** Locks the run row for a transition (`stalledFor`: only while its heartbeat is older than that). */
   async lock(tx: Tx, runId: string, options: { stalledForMs?: number } = {}): Promise<LockedRun | undefined> {
     let query = queries(this.orm, tx)
@@ -269,15 +354,19 @@ export class RunStore {
       .select([
         sql<number>`jsonb_array_length(failures)`.as('stored_failures'),
         sql<RunFailure | null>`failures -> 0`.as('first_failure'),
+        sql<boolean>`history_at is null or history_at <= ${secondsAgo(HISTORY_PROGRESS_EVERY_MS / 1000)}`.as('history_due'),
       ])
       .where('id', '=', runId);
     if (options.stalledForMs !== undefined) query = query.where('heartbeat_at', '<', secondsAgo(options.stalledForMs / 1000));
     return query.forUpdate().executeTakeFirst();
   }
 
-  /** Applies one change to a locked run and returns the changed row (without its failures list). */
+  /**
+   * Applies one change to a locked run and returns the changed row (without its failures list); its history
+   * entry and its failures per reason code, when the patch has them, are written by the same statement.
+   */
   async update(tx: Tx, runId: string, patch: RunPatch): Promise<RunRow> {
-    const row = await queries(this.orm, tx)
+    let statement = queries(this.orm, tx)
       .with('r', (q) =>
         q
           .updateTable('operation_runs')
@@ -299,10 +388,15 @@ export class RunStore {
               ? { failures: sql<RunFailure[]>`failures || ${JSON.stringify(patch.appendFailures)}::jsonb` }
               : {}),
             ...(patch.failureCount !== undefined ? { failure_count: patch.failureCount } : {}),
+            ...(patch.history ? { history_at: clockTimestamp } : {}),
           }))
           .where('id', '=', runId)
           .returningAll(),
-      )
+      );
+    const { history, reasons } = patch;
+    if (history) statement = statement.with('h', (q) => this.history.insertFromRun(q, history.kind, history.by)) as unknown as typeof statement;
+    if (reasons && reasons.length > 0) statement = statement.with('f', (q) => this.reasons.upsertFromRun(q, reasons)) as unknown as typeof statement;
+    const row = await statement
       .selectFrom('r')
       .innerJoin('tenants as t', 't.id', 'r.tenant_id')
       .leftJoin('users as u', 'u.id', 'r.initiator_id')

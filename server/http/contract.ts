@@ -13,14 +13,14 @@ import { MAX_KEYSET_CURSOR } from '../../db/inventory/keyset.ts';
 import type { NotificationPage, NotificationView } from '../../db/notifications/view.ts';
 import type { RestorePage, RestoreView } from '../../db/restores/service.ts';
 import { MAX_LIST_LIMIT, RUN_BUCKETS, STATS_WINDOWS, type RunBucket, type StatsWindow } from '../../db/runs/model.ts';
-import type { RunStats, RunView, StartAnswer } from '../../db/runs/view.ts';
+import type { FailureReason, RunHistoryEntry, RunStats, RunView, StartAnswer, TypeBaseline } from '../../db/runs/view.ts';
 import { policySourceInput } from '../../db/sources/schema.ts';
 import type { PolicySourceView } from '../../db/sources/service.ts';
 import { policyIdList } from '../../db/catalog/operations.ts';
 import { isoDate, safeString } from '../../db/validation.ts';
 
 // Shapes owned by the services that build them, named here for the wire.
-export type { NotificationView, OperationTypeView, Role, RunBucket, RunView, StartAnswer, StatsWindow };
+export type { FailureReason, NotificationView, OperationTypeView, Role, RunBucket, RunHistoryEntry, RunView, StartAnswer, StatsWindow, TypeBaseline };
 
 // ── Shared pieces ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -28,6 +28,8 @@ const OPERATION_TYPE = z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/,
 const oneOrMany = <T extends z.ZodType>(item: T) =>
   z.union([item, z.array(item).max(20)]).optional().transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]));
 const cursor = z.string().max(200).optional();
+/** A failure reason code as the sanitizer makes them. */
+const FAILURE_CODE = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a failure code such as worker_lost').max(64);
 const count = z.number().int().min(0).max(10_000_000);
 
 /** `{ error: { code, message, details? } }`: every refusal, whatever its status. */
@@ -68,6 +70,14 @@ export const runsQuery = z.strictObject({
   initiator: z.union([z.literal('me'), z.uuid()]).optional(),
   from: isoDate().optional(),
   to: isoDate().optional(),
+  // docs/api.md §11: a run id (or its first 8+ characters), type or label, initiator, failure code or scope
+  // text; case-insensitive, matched literally (no wildcards). An empty `q=` (a cleared search box) is no filter.
+  q: safeString()
+    .trim()
+    .max(100)
+    .optional()
+    .transform((value) => (value === '' ? undefined : value)),
+  failureCode: oneOrMany(FAILURE_CODE),
   limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(50),
   cursor,
 });
@@ -82,6 +92,17 @@ export const statsQuery = z.strictObject({
 export type BucketCounts = Record<RunBucket, number>;
 /** `GET …/stats` */
 export type Stats = RunStats;
+
+export const failureReasonsQuery = z.strictObject({
+  window: statsQuery.shape.window,
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+/** `GET …/failure-reasons`: most runs first. */
+export type FailureReasonsAnswer = { window: StatsWindow; reasons: FailureReason[] };
+/** `GET …/runs/:id/history`: oldest first. */
+export type RunHistoryAnswer = { history: RunHistoryEntry[] };
+/** `GET …/baselines` (members and kiosks; `operation-types` carries the same figures for members). */
+export type BaselinesAnswer = { types: TypeBaseline[] };
 
 // ── Mirrored runs ────────────────────────────────────────────────────────────────────────────────────────
 

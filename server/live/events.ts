@@ -2,12 +2,15 @@
 // the dashboard. Types only: safe to import from the browser.
 import type { RunUpdateKind } from '../../db/changefeed/messages.ts';
 import type { NotificationView } from '../../db/notifications/view.ts';
-import type { RunView } from '../../db/runs/view.ts';
+import type { RunHistoryEntry, RunView } from '../../db/runs/view.ts';
 
-export type { RunUpdateKind, RunView, NotificationView };
+export type { RunHistoryEntry, RunUpdateKind, RunView, NotificationView };
 
-/** A run change; `run` carries `failureCount` but not the failures list (read the detail for that). */
-export type RunUpdatePayload = { tenant: string; kind: RunUpdateKind; run: Omit<RunView, 'failures'> };
+/**
+ * A run change; `run` carries `failureCount` but not the failures list (read the detail for that). `history`:
+ * the entry this change added to the run's history, when it added one (docs/api.md §11).
+ */
+export type RunUpdatePayload = { tenant: string; kind: RunUpdateKind; run: Omit<RunView, 'failures'>; history?: RunHistoryEntry };
 export type NotificationNewPayload = { notification: NotificationView; unreadCount: number };
 export type NotificationReadPayload = { ids: string[] | 'all'; unreadCount: number };
 

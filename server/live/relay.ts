@@ -45,7 +45,7 @@ export async function startRelay(options: {
     const change = parse<RunChange>(raw);
     if (!change) return;
     const room = rooms.tenant(change.tenant);
-    io.to(room).emit('run:update', { tenant: change.tenant, kind: change.kind, run: change.run });
+    io.to(room).emit('run:update', { tenant: change.tenant, kind: change.kind, run: change.run, ...(change.history ? { history: change.history } : {}) });
     metrics.live.deliveries.inc({ event: 'run:update' }, roomSize(room));
     metrics.live.relayLag.observe(Math.max(0, Date.now() - change.committedAt) / 1000);
   });

@@ -1,3 +1,4 @@
+import { author } from '../../db/runs/model.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../db/logger.ts';
 import type { SimulatedSettings } from '../../db/sources/entity.ts';
@@ -9,6 +10,9 @@ import { Runner, type OperationHandler } from '../../worker/runner.ts';
 import { call, login, startSystem, type System } from '../helpers/app.ts';
 import { expectError } from '../helpers/instances.ts';
 import { JWT, leakWindows, SECRET_CORPUS } from '../helpers/secret-corpus.ts';
+
+/** Who makes the changes these tests apply directly (their history's `by`). */
+const TEST_AUTHOR = author('system', 'test');
 
 // drift.generate and its findings (docs/api.md §10), through the real path: HTTP start → the drift scope
 // preparer → bee-queue → a worker process comparing two inventory snapshots in PostgreSQL → GET …/drift/*.
@@ -259,7 +263,7 @@ describe('drift', () => {
       };
       const handler = inventorySync({ sources: { open: () => Promise.resolve(source) }, inventory: services.inventory });
       const runner = new Runner(services.lifecycle, new Map([['inventory.sync', handler as OperationHandler]]), { stallTimeoutMs: 30_000, logger: createLogger('silent') });
-      const { run } = await services.lifecycle.start({ tenant, declaration: services.catalog.get('inventory.sync')!, scope: {}, initiatorId: null });
+      const { run } = await services.lifecycle.start({ tenant, declaration: services.catalog.get('inventory.sync')!, scope: {}, initiatorId: null, by: TEST_AUTHOR });
       await runner.process(run.id, run.type);
       expect((await services.runs.get(tenant.id, run.id))?.outcome).toBe('succeeded');
     }

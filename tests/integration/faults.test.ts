@@ -1,3 +1,4 @@
+import { author } from '../../db/runs/model.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queuePrefix } from '../../db/changefeed/channels.ts';
 import { createRunsQueue } from '../../db/queue.ts';
@@ -6,6 +7,9 @@ import { RunStarter } from '../../db/runs/start.ts';
 import { createApp } from '../../server/app.ts';
 import { call, login, spawnWorker, startSystem, type ChangefeedRecorder, type RunningApp, type System } from '../helpers/app.ts';
 import type { Seeded, TestEnv } from '../helpers/stack.ts';
+
+/** Who makes the changes these tests apply directly (their history's `by`). */
+const TEST_AUTHOR = author('system', 'test');
 
 const STALL_TIMEOUT_MS = 3_000;
 
@@ -143,10 +147,10 @@ describe('faults', () => {
        values (?, 'demo.external', 'running', 'pending', md5(random()::text) || md5(random()::text), '{}'::jsonb, ?, ?, ?) returning id`,
       [acme.tenant.id, MAX_RUN_COUNT - 5, MAX_RUN_COUNT - 5, MAX_RUN_COUNT - 5],
     );
-    await expect(env.services.lifecycle.progress(row!.id, { succeeded: 10 })).rejects.toMatchObject({ status: 409, code: 'count_limit' });
+    await expect(env.services.lifecycle.progress(row!.id, { succeeded: 10 }, TEST_AUTHOR)).rejects.toMatchObject({ status: 409, code: 'count_limit' });
     const [after] = await em.execute<{ succeeded: number; version: number }[]>(`select succeeded, version from operation_runs where id = ?`, [row!.id]);
     expect(after).toEqual({ succeeded: MAX_RUN_COUNT - 5, version: 1 });
     // Within the limit it still counts.
-    expect((await env.services.lifecycle.progress(row!.id, { succeeded: 5 }))?.counts.succeeded).toBe(MAX_RUN_COUNT);
+    expect((await env.services.lifecycle.progress(row!.id, { succeeded: 5 }, TEST_AUTHOR))?.counts.succeeded).toBe(MAX_RUN_COUNT);
   });
 });

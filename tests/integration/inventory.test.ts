@@ -1,3 +1,4 @@
+import { author } from '../../db/runs/model.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InventoryPage, RunView } from '../../server/http/contract.ts';
 import type { SimulatedSettings } from '../../db/sources/entity.ts';
@@ -8,6 +9,9 @@ import { Runner, type OperationHandler } from '../../worker/runner.ts';
 import { call, login, startSystem, type System } from '../helpers/app.ts';
 import { expectError } from '../helpers/instances.ts';
 import { seedTenant } from '../helpers/stack.ts';
+
+/** Who makes the changes these tests apply directly (their history's `by`). */
+const TEST_AUTHOR = author('system', 'test');
 
 // inventory.sync and the inventory it stores (docs/api.md §10), through the real path: HTTP start →
 // bee-queue → a worker process reading the tenant's simulated policy source → PostgreSQL → GET …/inventory.
@@ -195,7 +199,7 @@ describe('inventory', () => {
       ['inventory.sync', inventorySync({ sources: { open: () => Promise.resolve(flaky) }, inventory: services.inventory }) as OperationHandler],
     ]);
     const runner = new Runner(services.lifecycle, handlers, { stallTimeoutMs: 30_000, logger: createLogger('silent') });
-    const { run } = await services.lifecycle.start({ tenant, declaration: services.catalog.get('inventory.sync')!, scope: {}, initiatorId: null });
+    const { run } = await services.lifecycle.start({ tenant, declaration: services.catalog.get('inventory.sync')!, scope: {}, initiatorId: null, by: TEST_AUTHOR });
     await runner.process(run.id, run.type);
     const done = await services.runs.get(tenant.id, run.id);
     expect(done).toMatchObject({ outcome: 'failed', counts: { total: 3, succeeded: 3, failed: 0 } });
@@ -220,7 +224,7 @@ describe('inventory', () => {
     };
     const handler = inventorySync({ sources: { open: () => Promise.resolve(source) }, inventory: services.inventory });
     const runner = new Runner(services.lifecycle, new Map([['inventory.sync', handler as OperationHandler]]), { stallTimeoutMs: 30_000, logger: createLogger('silent') });
-    const { run } = await services.lifecycle.start({ tenant, declaration: services.catalog.get('inventory.sync')!, scope: {}, initiatorId: null });
+    const { run } = await services.lifecycle.start({ tenant, declaration: services.catalog.get('inventory.sync')!, scope: {}, initiatorId: null, by: TEST_AUTHOR });
     await runner.process(run.id, run.type);
     const done = await services.runs.get(tenant.id, run.id);
     expect(done).toMatchObject({ outcome: 'partially_succeeded', counts: { total: 8, processed: 8, succeeded: 3, failed: 3, skipped: 2 } });

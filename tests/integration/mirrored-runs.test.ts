@@ -1,3 +1,4 @@
+import { author } from '../../db/runs/model.ts';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
@@ -9,6 +10,9 @@ import { call, login, startSystem, type System } from '../helpers/app.ts';
 import { expectContractError } from '../helpers/hostile.ts';
 import { RecordingClient, refusal } from '../helpers/live.ts';
 import type { Seeded } from '../helpers/stack.ts';
+
+/** Who makes the changes these tests apply directly (their history's `by`). */
+const TEST_AUTHOR = author('system', 'test');
 
 // Mirrored runs (docs/api.md §9): an external system starts a run and reports its life over HTTP with an
 // integration token, through the typed client of clients/report-run.ts. Real PostgreSQL, Redis, HTTP and sockets.
@@ -585,6 +589,7 @@ describe('mirrored runs with a worker', () => {
       declaration: demoBatch,
       scope: demoBatch.scope.parse({ items: 3, itemMs: 100, key: 'orphan' }) as Record<string, unknown>,
       initiatorId: null,
+      by: TEST_AUTHOR,
     });
     expect(orphan.reused).toBe(false);
     await system.feed.completed(orphan.run.id, 20_000);

@@ -1,3 +1,4 @@
+import { author } from '../../db/runs/model.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../db/logger.ts';
 import { createOrm, type Orm } from '../../db/orm.ts';
@@ -9,6 +10,9 @@ import { startWorker, type Worker } from '../../worker/worker.ts';
 import { call, login, startSystem, type System } from '../helpers/app.ts';
 import { expectError } from '../helpers/instances.ts';
 import { RecordingClient } from '../helpers/live.ts';
+
+/** Who makes the changes these tests apply directly (their history's `by`). */
+const TEST_AUTHOR = author('system', 'test');
 
 // Restores (docs/api.md §10): a workflow with its own record, mirrored from its preview on by a
 // `restore.execute` run that a worker drives. The worker here is the real one (worker/worker.ts) running in
@@ -303,7 +307,7 @@ describe('restores', () => {
       expect((await act(restore.id, 'execute')).status).toBe(200);
       await atItem;
       // What the sweep does to a run whose worker stopped reporting.
-      await system.env.services.lifecycle.fail(restore.runId!, { code: 'worker_lost', message: 'The worker stopped reporting.' }, ['running']);
+      await system.env.services.lifecycle.fail(restore.runId!, { code: 'worker_lost', message: 'The worker stopped reporting.' }, TEST_AUTHOR, ['running']);
       // Read while the driver is still stuck: the restore already takes its end from the run.
       expect((await restoreOf(restore.id)).status).toBe('failed');
       release();

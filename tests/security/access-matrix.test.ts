@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemActor } from '../../db/access/actor.ts';
 import type { Role } from '../../db/access/roles.ts';
 import { socketHandlers } from '../../server/live/handlers/index.ts';
 import { call, startApp, type ApiResponse, type RunningApp } from '../helpers/app.ts';
@@ -7,6 +8,7 @@ import { expectError } from '../helpers/instances.ts';
 import { RecordingClient, refusal } from '../helpers/live.ts';
 import { issueSession } from '../helpers/sessions.ts';
 import { createTestEnv, seedTenant, testPasswordHash, type Seeded, type TestEnv } from '../helpers/stack.ts';
+
 
 // docs/api.md §2–4, §9: who may call what. The matrix is every route the app serves (read from its own
 // router) × every kind of caller × {own tenant, another tenant, an unknown tenant}, and every socket
@@ -108,6 +110,14 @@ const ROUTES: RouteSpec[] = [
     access: { members: 'any', kiosk: true, integration: false, ok: 200 },
   },
   { route: 'GET /api/tenants/:tenant/stats', url: tenantUrl('/stats'), access: { members: 'any', kiosk: true, integration: false, ok: 200 } },
+  // docs/api.md §11: read like runs, by every member and the tenant's kiosk (walls show reasons and "slower than usual").
+  {
+    route: 'GET /api/tenants/:tenant/runs/:id/history',
+    url: (tenant, t) => `/api/tenants/${tenant}/runs/${t.runId}/history`,
+    access: { members: 'any', kiosk: true, integration: false, ok: 200 },
+  },
+  { route: 'GET /api/tenants/:tenant/failure-reasons', url: tenantUrl('/failure-reasons'), access: { members: 'any', kiosk: true, integration: false, ok: 200 } },
+  { route: 'GET /api/tenants/:tenant/baselines', url: tenantUrl('/baselines'), access: { members: 'any', kiosk: true, integration: false, ok: 200 } },
   // The tenant's policy source (docs/api.md §10): members read it (no kiosk: a wall needs no source), owners set it.
   { route: 'GET /api/tenants/:tenant/policy-source', url: tenantUrl('/policy-source'), access: { members: 'any', kiosk: false, integration: false, ok: 200 } },
   {
@@ -244,7 +254,7 @@ describe('access matrix: every route and socket handler × every caller × own, 
     const set = await env.services.backups.create(tenant, 'matrix', null);
     await env.services.backups.capture(set.id, { externalId: 'matrix-policy', name: 'Matrix policy', policyType: 'matrix', lastModified: null, settings: { on: true } }, runId);
     const restore = await env.services.restores.create(tenant, null, { backupSetId: set.id });
-    await env.services.restores.discard(tenant, restore.id);
+    await env.services.restores.discard(systemActor(tenant, 'test'), tenant, restore.id);
     if (tenant.slug === OWN) ownBackupSet.id = set.id;
     return { backupSetId: set.id, discardedRestoreId: restore.id };
   };

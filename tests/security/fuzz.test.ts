@@ -1,3 +1,5 @@
+import { systemActor } from '../../db/access/actor.ts';
+import { author } from '../../db/runs/model.ts';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, login, startSystem, type ApiResponse, type System } from '../helpers/app.ts';
@@ -26,6 +28,9 @@ import {
 import { RecordingClient } from '../helpers/live.ts';
 import { TEST_PASSWORD } from '../helpers/stack.ts';
 import { LONG } from '../helpers/scale.ts';
+
+/** Who makes the changes these tests apply directly (their history's `by`). */
+const TEST_AUTHOR = author('system', 'test');
 
 // Property-based fuzzing (issue 7) of every HTTP body, query and path parameter and every socket payload:
 // generated inputs never get a 5xx, a wrong error shape or a stack trace; each input's status is what a
@@ -525,7 +530,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
       await capture(seeded.globexSet, 'p-0', ids.globexRun);
       // A discarded restore answers every transition with 409, whoever asks and however often.
       seeded.discarded = (await restores.create(acme, null, { backupSetId: seeded.set })).id;
-      await restores.discard(acme, seeded.discarded);
+      await restores.discard(systemActor(acme, 'test'), acme, seeded.discarded);
       seeded.globexRestore = (await restores.create(globex, null, { backupSetId: seeded.globexSet })).id;
     });
 
@@ -767,10 +772,10 @@ async function seedInventoryAndDrift(system: System): Promise<string> {
   const { lifecycle, catalog, inventory, drift } = system.env.services;
   const tenant = system.tenants[TENANT]!.tenant;
   const complete = async (type: string, scope: Record<string, unknown>, write: (runId: string) => Promise<unknown>) => {
-    const { run } = await lifecycle.start({ tenant, declaration: catalog.get(type)!, scope, initiatorId: null });
-    await lifecycle.markStarted(run.id);
+    const { run } = await lifecycle.start({ tenant, declaration: catalog.get(type)!, scope, initiatorId: null, by: TEST_AUTHOR });
+    await lifecycle.markStarted(run.id, TEST_AUTHOR);
     await write(run.id);
-    await lifecycle.complete(run.id, { succeeded: 1 }, ['running']);
+    await lifecycle.complete(run.id, { succeeded: 1 }, TEST_AUTHOR, ['running']);
     return run.id;
   };
   const policies = Array.from({ length: 30 }, (_, i) => ({ externalId: `p-${i}`, name: `Policy ${i % 7} 50%_off\\`, policyType: `t${i % 3}`, lastModified: null, settings: { i } }));

@@ -1,6 +1,7 @@
 // The dashboard's start dialogs (pure parts): forms built from the types' scope schemas, form ↔ scope, 400
 // details placed at their fields, the start answer's meaning; and the board's custom time range and
 // multi-type filter in the URL.
+import { NO_BASELINE } from '../../db/runs/baselines.ts';
 import { describe, expect, it } from 'vitest';
 import { Catalog } from '../../db/catalog/catalog.ts';
 import { scopeSchemaOf } from '../../db/catalog/types.ts';
@@ -10,9 +11,10 @@ import { filterWindow, matchesFilter, type BoardFilter, type BoardRun } from '..
 import { fieldsOf, formFor, humanize, initialValues, placeErrors, roleReason, toScope, type ScopeField } from '../../dashboard/src/lib/start-forms.ts';
 import { outcomeOfAnswer, outcomeOfError } from '../../dashboard/src/lib/start-outcome.ts';
 
+
 const catalog = Catalog.forConfig({ demoOperations: true });
 /** A type as `GET …/operation-types` answers it, for the catalog's own declaration of it. */
-const viewOf = (type: string): OperationTypeView => catalog.view(catalog.get(type)!, 'owner');
+const viewOf = (type: string): OperationTypeView => catalog.view(catalog.get(type)!, 'owner', undefined, NO_BASELINE);
 /** A type unknown to the catalog, whose scope schema says what the server would. */
 const otherType = (type: string, scopeSchema: Record<string, unknown>): OperationTypeView => {
   const { startNote: _none, ...view } = viewOf('demo.batch');
@@ -76,7 +78,7 @@ describe('start forms', () => {
 
 describe('start forms from the scope schemas', () => {
   it.each(catalog.all().map((d) => [d.type, d] as const))('%s: the form follows the scope schema, and its defaults make a valid scope', (_, declaration) => {
-    const form = formFor(catalog.view(declaration, 'owner'));
+    const form = formFor(catalog.view(declaration, 'owner', undefined, NO_BASELINE));
     const schema = scopeSchemaOf(declaration) as { properties: Record<string, Record<string, unknown>>; required?: string[] };
     const fields = fieldsOf(form);
     if (fields[0]?.kind === 'json') {

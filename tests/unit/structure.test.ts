@@ -26,6 +26,9 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const OWNERS: Record<string, string> = {
   operation_runs: 'db/runs/store.ts',
   run_events: 'db/runs/event-store.ts',
+  run_history: 'db/runs/history-store.ts',
+  run_search: 'db/runs/search-store.ts',
+  run_failure_reasons: 'db/runs/reason-store.ts',
   notifications: 'db/notifications/store.ts',
   tenants: 'db/tenants/store.ts',
   users: 'db/tenants/store.ts',

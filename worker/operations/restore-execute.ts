@@ -5,6 +5,7 @@ import type { RunEvent, RunLifecycle } from '../../db/runs/lifecycle.ts';
 import { sanitizeError } from '../../db/sanitize/sanitizer.ts';
 import { SourceError, type PolicySourceClient } from '../../db/sources/source.ts';
 import type { PolicySources } from './backup-add-policies.ts';
+import { WORKER_AUTHOR } from '../runner.ts';
 import type { MirroredDriver } from './index.ts';
 
 type Failure = { code: string; message: string };
@@ -47,7 +48,7 @@ export function restoreExecute(deps: {
     const { restoreId } = work;
     /** Applies one event; false when the run no longer takes events (it ended elsewhere, e.g. swept). */
     const report = async (event: RunEvent, eventId: string): Promise<boolean> => {
-      const result = await lifecycle.applyEvent(runId, event, `restore:${restoreId}:${eventId}`);
+      const result = await lifecycle.applyEvent(runId, event, WORKER_AUTHOR, `restore:${restoreId}:${eventId}`);
       return result.outcome === 'applied' || result.outcome === 'duplicate';
     };
     const itemEvent = (item: RestoreWorkItem, failure?: Failure): RunEvent => {

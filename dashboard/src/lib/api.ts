@@ -6,6 +6,12 @@ import type { ErrorBody } from '../../../server/http/contract.ts';
 import type { Bucket, RangePreset } from './vocabulary.ts';
 
 export type {
+  BaselinesAnswer,
+  FailureReason,
+  FailureReasonsAnswer,
+  RunHistoryAnswer,
+  RunHistoryEntry,
+  TypeBaseline,
   BackupSetAnswer,
   BackupSetsPage,
   DriftFindingsPage,
@@ -103,6 +109,9 @@ export type RunQuery = {
   to?: Date | null;
   limit: number;
   cursor?: string | null;
+  /** Search (docs/api.md §11): id or its first 8+ characters, type or label, initiator, failure code, scope text. */
+  q?: string | null;
+  failureCodes?: readonly string[];
 };
 
 export function runsPath(tenant: string, query: RunQuery): string {
@@ -111,6 +120,8 @@ export function runsPath(tenant: string, query: RunQuery): string {
   for (const bucket of query.buckets) params.append('bucket', bucket);
   params.set('from', query.from.toISOString());
   if (query.to) params.set('to', query.to.toISOString());
+  if (query.q) params.set('q', query.q);
+  for (const code of query.failureCodes ?? []) params.append('failureCode', code);
   params.set('limit', String(query.limit));
   if (query.cursor) params.set('cursor', query.cursor);
   return `${t(tenant)}/runs?${params}`;
@@ -138,6 +149,10 @@ export const endpoints = {
   runs: (tenant: string, query: RunQuery) => runsPath(tenant, query),
   run: (tenant: string, id: string) => `${t(tenant)}/runs/${encodeURIComponent(id)}`,
   stats: (tenant: string, window: RangePreset) => `${t(tenant)}/stats?window=${encodeURIComponent(window)}`,
+  // docs/api.md §11: top failure reasons of a window, a run's history, each type's baseline.
+  failureReasons: (tenant: string, window: RangePreset, limit?: number) => `${t(tenant)}/failure-reasons${search({ window, limit })}`,
+  runHistory: (tenant: string, id: string) => `${t(tenant)}/runs/${encodeURIComponent(id)}/history`,
+  baselines: (tenant: string) => `${t(tenant)}/baselines`,
   notifications: (query: { unread?: boolean; limit?: number; cursor?: string | null }) => {
     const params = new URLSearchParams();
     if (query.unread) params.set('unread', 'true');

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { authorOf } from '../../../db/access/actor.ts';
 import type { RunEvent } from '../../../db/runs/lifecycle.ts';
 import type { Services } from '../../../db/services.ts';
 import { tenantAccess } from '../auth.ts';
@@ -12,10 +13,10 @@ export function mirroredRoutes(services: Services): Router {
   const { mirrored, auth } = services;
 
   router.post('/runs/:id/events', async (req, res) => {
-    const { tenant } = tenantAccess(req, 'report');
+    const { tenant, actor } = tenantAccess(req, 'report');
     const runId = uuidParam(req.params.id, 'The run');
     const { eventId: id, ...event } = parse(runEventBody, req.body);
-    const run = await mirrored.report(tenant, runId, event as RunEvent, id);
+    const run = await mirrored.report(tenant, runId, event as RunEvent, authorOf(actor), id);
     res.json({ run } satisfies RunAnswer);
   });
 

@@ -50,12 +50,12 @@ export function restoreRoutes(services: Services): Router {
 
   router.post('/restores/:id/execute', async (req, res) => {
     const { tenant, id } = action(req);
-    res.json({ restore: await restores.startExecution(tenant, id) } satisfies RestoreAnswer);
+    res.json({ restore: await restores.startExecution(actorOf(req), tenant, id) } satisfies RestoreAnswer);
   });
 
   router.post('/restores/:id/discard', async (req, res) => {
     const { tenant, id } = action(req);
-    res.json({ restore: await restores.discard(tenant, id) } satisfies RestoreAnswer);
+    res.json({ restore: await restores.discard(actorOf(req), tenant, id) } satisfies RestoreAnswer);
   });
 
   return router;

@@ -4,7 +4,20 @@ import { DispatchFailedError } from '../../../db/runs/start.ts';
 import type { Services } from '../../../db/services.ts';
 import type { Metrics } from '../../metrics.ts';
 import { actorOf, tenantAccess, tenantOf } from '../auth.ts';
-import { runsQuery, startBody, statsQuery, type OperationTypesAnswer, type RunAnswer, type RunsPage, type Stats, type StartAnswer } from '../contract.ts';
+import {
+  failureReasonsQuery,
+  runsQuery,
+  startBody,
+  statsQuery,
+  type BaselinesAnswer,
+  type FailureReasonsAnswer,
+  type OperationTypesAnswer,
+  type RunAnswer,
+  type RunHistoryAnswer,
+  type RunsPage,
+  type Stats,
+  type StartAnswer,
+} from '../contract.ts';
 import { parse, uuidParam } from '../validate.ts';
 import { backupRoutes } from './backups.ts';
 import { driftRoutes } from './drift.ts';
@@ -21,10 +34,24 @@ export function tenantRoutes(services: Services, metrics: Metrics): Router {
   const router = Router({ mergeParams: true });
   const { catalog, runs, starter, auth } = services;
 
-  router.get('/operation-types', (req, res) => {
-    const { actor, role } = tenantAccess(req, 'read');
+  router.get('/operation-types', async (req, res) => {
+    const { actor, role, tenant } = tenantAccess(req, 'read');
     if (actor.kind !== 'user' || !role) throw forbidden('This needs a tenant member.');
-    res.json({ types: catalog.all().map((d) => catalog.view(d, role, tenantOf(req))) } satisfies OperationTypesAnswer);
+    const baseline = await runs.baselinesOf(tenant.id);
+    res.json({ types: catalog.all().map((d) => catalog.view(d, role, tenant.slug, baseline(d.type))) } satisfies OperationTypesAnswer);
+  });
+
+  // docs/api.md §11: what the board, detail and wall judge "slower than usual" by; kiosk walls read it too.
+  router.get('/baselines', async (req, res) => {
+    const { tenant } = tenantAccess(req, 'read');
+    const baseline = await runs.baselinesOf(tenant.id);
+    res.json({ types: catalog.all().map((d) => ({ type: d.type, label: d.label, ...baseline(d.type) })) } satisfies BaselinesAnswer);
+  });
+
+  router.get('/failure-reasons', async (req, res) => {
+    const { tenant } = tenantAccess(req, 'read');
+    const { window, limit } = parse(failureReasonsQuery, req.query, 'query');
+    res.json({ window, reasons: await runs.failureReasons(tenant.id, window, limit) } satisfies FailureReasonsAnswer);
   });
 
   router.post('/runs', async (req, res) => {
@@ -61,6 +88,8 @@ export function tenantRoutes(services: Services, metrics: Metrics): Router {
         ...(query.resource ? { resource: query.resource } : {}),
         ...(query.to ? { to: query.to } : {}),
         ...(query.cursor ? { cursor: query.cursor } : {}),
+        ...(query.q !== undefined ? { q: query.q } : {}),
+        ...(query.failureCode.length > 0 ? { failureCodes: query.failureCode } : {}),
         ...(query.initiator
           ? { initiatorId: query.initiator === 'me' && actor.kind === 'user' ? actor.user.id : query.initiator }
           : {}),
@@ -73,6 +102,13 @@ export function tenantRoutes(services: Services, metrics: Metrics): Router {
     const run = await runs.get(tenant.id, uuidParam(req.params.id, 'The run'));
     if (!run) throw notFound('The run');
     res.json({ run } satisfies RunAnswer);
+  });
+
+  router.get('/runs/:id/history', async (req, res) => {
+    const { tenant } = tenantAccess(req, 'read');
+    const history = await runs.historyOf(tenant.id, uuidParam(req.params.id, 'The run'));
+    if (!history) throw notFound('The run');
+    res.json({ history } satisfies RunHistoryAnswer);
   });
 
   router.get('/stats', async (req, res) => {

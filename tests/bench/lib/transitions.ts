@@ -1,12 +1,16 @@
 // Drives run transitions from the bench process through the real lifecycle, as a worker does (start →
 // started → progress… → completed, each one committed transaction), and stamps each change with the wall
 // clock right after its commit — without touching the product's payload.
+import { author } from '../../../db/runs/model.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunUpdateKind } from '../../../db/changefeed/messages.ts';
 import { summaryOf, type RunView } from '../../../db/runs/view.ts';
 import type { Services } from '../../../db/services.ts';
 import { wallClock } from './client-swarm.ts';
 import { summarize, type Summary } from './stats.ts';
+
+/** Who makes the changes these tests apply directly (their history's `by`). */
+const TEST_AUTHOR = author('system', 'test');
 
 /** A worker persists progress at most every ~250 ms per run (docs/api.md §4): that is one lane's pace. */
 const LANE_HZ = 4;
@@ -93,19 +97,20 @@ export class TransitionDriver {
             declaration,
             scope: { key: `bench-${this.sequence++}`, items: PROGRESS_PER_RUN },
             initiatorId: null,
+            by: TEST_AUTHOR,
           }),
         );
         transitions += 1;
         await pace();
-        await limited(() => lifecycle.markStarted(run.id));
+        await limited(() => lifecycle.markStarted(run.id, TEST_AUTHOR));
         transitions += 1;
         for (let item = 0; item < PROGRESS_PER_RUN && performance.now() < end; item++) {
           await pace();
-          await limited(() => lifecycle.progress(run.id, { ...(item === 0 ? { total: PROGRESS_PER_RUN } : {}), succeeded: 1 }));
+          await limited(() => lifecycle.progress(run.id, { ...(item === 0 ? { total: PROGRESS_PER_RUN } : {}), succeeded: 1 }, TEST_AUTHOR));
           transitions += 1;
         }
         if (performance.now() < end) await pace();
-        await limited(() => lifecycle.complete(run.id, {}));
+        await limited(() => lifecycle.complete(run.id, {}, TEST_AUTHOR));
         transitions += 1;
         completed += 1;
       }

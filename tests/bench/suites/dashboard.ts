@@ -3,6 +3,7 @@
 // progress several times a second. Progress is published the way workers publish it (the real lifecycle
 // transition: commit, then the changefeed) through a real gateway process; the floor is a bare page that
 // takes the same socket events and writes them into a plain table of the same rows.
+import { author } from '../../../db/runs/model.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -13,6 +14,9 @@ import { createTestEnv, seedTenant, TEST_PASSWORD, type Seeded, type TestEnv } f
 import { PageProbe, type PageWindow } from '../lib/page-probe.ts';
 import type { BenchOptions, Figure, Suite, SuiteResult } from '../lib/report.ts';
 import { round } from '../lib/stats.ts';
+
+/** Who makes the changes these tests apply directly (their history's `by`). */
+const TEST_AUTHOR = author('system', 'test');
 
 const TENANT = 'acme';
 /** The issue's budget for one update on the main thread. */
@@ -187,15 +191,16 @@ async function seedRuns(env: TestEnv, seeded: Seeded, load: Load): Promise<strin
       declaration,
       scope: { items: 1_000_000, itemMs: 0, key: `bench-${index}` },
       initiatorId: seeded.users.operator.id,
+      by: TEST_AUTHOR,
     });
     if (index % every === 0 && running.length < load.running) {
       running.push(run.id);
-      await lifecycle.markStarted(run.id);
-      await lifecycle.progress(run.id, { total: 1_000_000 });
+      await lifecycle.markStarted(run.id, TEST_AUTHOR);
+      await lifecycle.progress(run.id, { total: 1_000_000 }, TEST_AUTHOR);
     } else if (index % 7 === 3) {
-      await lifecycle.complete(run.id, { total: 40, succeeded: 37, failed: 3, failures: [{ code: 'item_failed', message: 'Item failed.', item: `item-${index}` }] });
+      await lifecycle.complete(run.id, { total: 40, succeeded: 37, failed: 3, failures: [{ code: 'item_failed', message: 'Item failed.', item: `item-${index}` }] }, TEST_AUTHOR);
     } else {
-      await lifecycle.complete(run.id, { total: 40, succeeded: 40 });
+      await lifecycle.complete(run.id, { total: 40, succeeded: 40 }, TEST_AUTHOR);
     }
   });
   // A board with history: creation spread over the last ~16 hours (two minutes apart, in creation order), so
@@ -249,7 +254,7 @@ class ProgressDriver {
         if (this.#stopped) break;
         due += interval;
         try {
-          if (await this.env.services.lifecycle.progress(runId, { succeeded: 1 })) this.#transitions++;
+          if (await this.env.services.lifecycle.progress(runId, { succeeded: 1 }, TEST_AUTHOR)) this.#transitions++;
         } catch {
           this.#errors++;
         }

@@ -1,0 +1,89 @@
+import { sql, type QueryCreator, type Selectable } from 'kysely';
+import { clockTimestamp, queries, type Database } from '../database.ts';
+import type { Orm } from '../orm.ts';
+import type { RunFailure } from './model.ts';
+
+type WithRun = QueryCreator<Database & { r: Selectable<Database['operation_runs']> }>;
+
+/** Failures of one change grouped by code: how many, and the last message of each. */
+export type ReasonDelta = { code: string; failures: number; message: string };
+
+export type ReasonSummaryRow = { code: string; runs: number; failures: number; types: string[]; last_seen_at: Date; message: string };
+
+const MAX_MESSAGE = 300;
+
+/** Groups a change's (sanitized) failures by code, in order of first appearance. */
+export function reasonDeltas(failures: readonly RunFailure[]): ReasonDelta[] {
+  const byCode = new Map<string, ReasonDelta>();
+  for (const { code, message } of failures) {
+    const delta = byCode.get(code);
+    if (delta) {
+      delta.failures += 1;
+      delta.message = message;
+    } else byCode.set(code, { code, failures: 1, message });
+  }
+  return [...byCode.values()];
+}
+
+/** The one owner of `run_failure_reasons` SQL: one row per run and reason code, upserted as failures arrive. */
+export class RunReasonStore {
+  constructor(private readonly orm: Orm) {}
+
+  /** Adds a change's failures per code, as a CTE of the statement that records them (it reads the run from `r`). */
+  upsertFromRun(q: WithRun, deltas: readonly ReasonDelta[]) {
+    const rows = deltas.map((d) => sql`(${d.code.slice(0, 64)}::varchar, ${d.failures}::int, ${d.message.slice(0, MAX_MESSAGE)}::varchar)`);
+    return q
+      .insertInto('run_failure_reasons')
+      .columns(['run_id', 'code', 'tenant_id', 'type', 'run_created_at', 'failures', 'message', 'first_seen_at', 'last_seen_at'])
+      // One row per code of this change, beside the changed run `r`.
+      .expression(
+        sql`select r.id, d.code, r.tenant_id, r.type, r.created_at, d.failures, d.message, ${clockTimestamp}, ${clockTimestamp}
+            from r cross join (values ${sql.join(rows)}) as d (code, failures, message)`,
+      )
+      .onConflict((oc) =>
+        oc.columns(['run_id', 'code']).doUpdateSet((eb) => ({
+          failures: sql<number>`least(${eb.ref('run_failure_reasons.failures')} + ${eb.ref('excluded.failures')}, 2000000000)`,
+          message: eb.ref('excluded.message'),
+          last_seen_at: eb.ref('excluded.last_seen_at'),
+        })),
+      );
+  }
+
+  /** Ids of the tenant's runs created since `from` with a failure of one of `codes`, as a subquery. */
+  runsWithCodes(tenantId: string, codes: readonly string[], from: Date) {
+    return queries(this.orm)
+      .selectFrom('run_failure_reasons as f')
+      .select('f.run_id')
+      .where('f.tenant_id', '=', tenantId)
+      .where('f.code', 'in', [...codes])
+      .where('f.run_created_at', '>=', from);
+  }
+
+  /** Reasons of the tenant's runs created since `since`: most runs first, then most failures. */
+  async summary(tenantId: string, since: Date, limit: number): Promise<ReasonSummaryRow[]> {
+    const rows = await this.summaryQuery(tenantId, since, limit).execute();
+    // The driver may hand timestamps over as text: normalised here, like the counts.
+    return rows.map((row) => ({ ...row, runs: Number(row.runs), failures: Number(row.failures), last_seen_at: new Date(row.last_seen_at as Date | string) }));
+  }
+
+  /** The summary's query; public for the benchmark. */
+  summaryQuery(tenantId: string, since: Date, limit: number) {
+    return queries(this.orm)
+      .selectFrom('run_failure_reasons as f')
+      .select((eb) => [
+        'f.code',
+        eb.fn.countAll<string>().as('runs'),
+        eb.fn.sum<string>('f.failures').as('failures'),
+        sql<string[]>`array_agg(distinct f.type order by f.type)`.as('types'),
+        eb.fn.max('f.last_seen_at').as('last_seen_at'),
+        sql<string>`(array_agg(f.message order by f.last_seen_at desc))[1]`.as('message'),
+      ])
+      .where('f.tenant_id', '=', tenantId)
+      .where('f.run_created_at', '>=', since)
+      .groupBy('f.code')
+      .orderBy('runs', 'desc')
+      .orderBy('failures', 'desc')
+      .orderBy('f.code')
+      .limit(limit);
+  }
+}
