@@ -44,6 +44,20 @@ try {
   await page.waitForTimeout(1_500); // let rates and ETAs settle for the picture
   await page.screenshot({ path: path.join(OUT, 'board.png') });
 
+  // Search (docs/api.md §11): a word of a scope, with a failure reason picked from the Top reasons panel.
+  await page.getByTestId('run-search').fill('export');
+  await page.getByTestId('run-search').press('Enter');
+  await page.getByTestId('reason-quota_exceeded').click();
+  await page.getByTestId('reason-chip').waitFor();
+  await page.waitForURL(/failureCode=quota_exceeded/);
+  await page.locator('tbody tr').first().waitFor();
+  await page.screenshot({ path: path.join(OUT, 'search.png') });
+
+  // A running run's timeline, grown live to a few progress points (one at most every 5 s).
+  await page.goto(`${base}${running[0]!.body.url}`);
+  await page.locator('[data-testid="timeline-entry"][data-kind="progress"]').nth(1).waitFor({ timeout: 20_000 });
+  await page.screenshot({ path: path.join(OUT, 'timeline.png'), fullPage: true });
+
   await page.goto(`${base}${detailUrl}`);
   await page.getByRole('heading', { name: /Failures/ }).waitFor();
   await page.screenshot({ path: path.join(OUT, 'detail.png'), fullPage: true });
@@ -114,6 +128,10 @@ try {
   }
   await policyPages.context.close();
 
+  // Runs going on while the wall is shot: the first far slower than its type's usual, so it says so.
+  const onTheWall = await Promise.all([start({ items: 300, itemMs: 100, key: 'wall-long' }), start({ items: 120, itemMs: 150, failEvery: 40, key: 'wall-two' })]);
+  await system.feed.until(() => onTheWall.every((r) => system.feed.forRun(r.body.run.id).some((c) => c.kind === 'progress')), 20_000);
+  running.push(...onTheWall);
   const kiosk = await call(base, 'POST', '/api/tenants/acme/kiosk-tokens', { token: manager, body: { label: 'screenshots' } });
   const wall = await newPage(browser, { viewport: { width: 1920, height: 1080 } });
   await wall.page.goto(`${base}/t/acme/wall?kiosk=${kiosk.body.token}`);

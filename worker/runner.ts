@@ -145,8 +145,8 @@ class PendingProgress {
   #delta = PendingProgress.empty();
   #dirty = false;
 
-  static empty(): ProgressDelta & { succeeded: number; failed: number; skipped: number; failures: FailureInput[]; failureCount: number } {
-    return { succeeded: 0, failed: 0, skipped: 0, failures: [], failureCount: 0 };
+  static empty(): ProgressDelta & { succeeded: number; failed: number; skipped: number; failures: FailureInput[]; failureCount: number; unlisted: Record<string, number> } {
+    return { succeeded: 0, failed: 0, skipped: 0, failures: [], failureCount: 0, unlisted: {} };
   }
 
   setTotal(total: number): void {
@@ -168,6 +168,8 @@ class PendingProgress {
   /** A failure of the run itself (abort, error): recorded, but no item is counted. */
   note(failure: FailureInput): void {
     if (this.#delta.failures.length < MAX_STORED_FAILURES) this.#delta.failures.push(failure);
+    // Beyond the buffer only its code is kept, counted, so the run's failure reasons still add up.
+    else this.#delta.unlisted[failure.code] = (this.#delta.unlisted[failure.code] ?? 0) + 1;
     this.#delta.failureCount += 1;
     this.#dirty = true;
   }
@@ -182,7 +184,12 @@ class PendingProgress {
       skipped: delta.skipped + newer.skipped,
       failures: [...delta.failures, ...newer.failures].slice(0, MAX_STORED_FAILURES),
       failureCount: delta.failureCount + newer.failureCount,
+      unlisted: mergeCounts(delta.unlisted, newer.unlisted),
     };
+    // Failures that no longer fit the merged list are kept as counts of their codes.
+    for (const dropped of [...delta.failures, ...newer.failures].slice(MAX_STORED_FAILURES)) {
+      this.#delta.unlisted[dropped.code] = (this.#delta.unlisted[dropped.code] ?? 0) + 1;
+    }
     if (this.#delta.total === undefined) delete this.#delta.total;
     this.#dirty = true;
   }
@@ -194,4 +201,10 @@ class PendingProgress {
     this.#dirty = false;
     return delta;
   }
+}
+
+function mergeCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const merged = { ...a };
+  for (const [code, count] of Object.entries(b)) merged[code] = (merged[code] ?? 0) + count;
+  return merged;
 }

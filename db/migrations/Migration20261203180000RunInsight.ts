@@ -2,17 +2,16 @@ import { Migration } from '@mikro-orm/migrations';
 
 /**
  * Finding runs and understanding failures (docs/api.md §11): each run's history, its search text (trigram
- * index, with the tenant in the same GIN index through btree_gin), its failures per reason code, and the
+ * index on the scope's part), its failures per reason code, and the
  * index the baselines read. Existing runs are backfilled: search text from their scope, reasons from their
  * stored failures, and a history from their timestamps (by "before history").
- * Both extensions ship with PostgreSQL and are trusted: a database owner may create them.
+ * pg_trgm ships with PostgreSQL and is trusted: a database owner may create it.
  */
 export class Migration20261203180000RunInsight extends Migration {
   override name = 'Migration20261203180000RunInsight';
 
   override up(): void {
     this.addSql(`create extension if not exists pg_trgm;`);
-    this.addSql(`create extension if not exists btree_gin;`);
 
     this.addSql(`create table "run_search" ("run_id" uuid not null, "tenant_id" uuid not null, "text" text not null, primary key ("run_id"));`);
     this.addSql(`create table "run_history" ("run_id" uuid not null, "version" int not null, "kind" text not null, "status" text not null, "total" int not null, "processed" int not null, "succeeded" int not null, "failed" int not null, "skipped" int not null, "at" timestamptz not null, "by_kind" text not null, "by_name" varchar(200) not null, primary key ("run_id", "version"));`);
@@ -35,8 +34,8 @@ export class Migration20261203180000RunInsight extends Migration {
       ), '')), 2000)
       from "operation_runs" r;`);
     this.addSql(`insert into "run_failure_reasons" ("run_id", "code", "tenant_id", "type", "run_created_at", "failures", "message", "first_seen_at", "last_seen_at")
-      select r.id, left(f ->> 'code', 64), r.tenant_id, r.type, r.created_at, count(*), left(max(f ->> 'message'), 300), r.updated_at, r.updated_at
-      from "operation_runs" r, jsonb_array_elements(r.failures) as f
+      select r.id, left(f ->> 'code', 64), r.tenant_id, r.type, r.created_at, count(*), left((array_agg(f ->> 'message' order by n desc))[1], 300), r.updated_at, r.updated_at
+      from "operation_runs" r, jsonb_array_elements(r.failures) with ordinality as e (f, n)
       where f ->> 'code' is not null
       group by r.id, left(f ->> 'code', 64);`);
     const before = `'system', 'recorded before history'`;
@@ -48,8 +47,9 @@ export class Migration20261203180000RunInsight extends Migration {
     this.addSql(`insert into "run_history" select id, version, 'completed', status, total, processed, succeeded, failed, skipped, coalesce(completed_at, updated_at), ${before} from "operation_runs"
       where status = 'completed' and version > 1;`);
 
-    this.addSql(`create index "run_search_tenant_text" on "run_search" using gin ("tenant_id", "text" gin_trgm_ops);`);
-    this.addSql(`create index "run_failure_reasons_tenant_code" on "run_failure_reasons" ("tenant_id", "code", "run_created_at" desc);`);
+    // The scope's part of the text only (after the type, which is found through the catalog): search-store.ts.
+    this.addSql(`create index "run_search_scope_text" on "run_search" using gin ((substr("text", length(split_part("text", ' ', 1)) + 2)) gin_trgm_ops);`);
+    this.addSql(`create index "run_failure_reasons_code_run" on "run_failure_reasons" ("code", "run_id");`);
     this.addSql(`create index "run_failure_reasons_tenant_created" on "run_failure_reasons" ("tenant_id", "run_created_at" desc);`);
     this.addSql(`create index "operation_runs_tenant_completed" on "operation_runs" ("tenant_id", "completed_at") include ("type", "outcome", "started_at") where status = 'completed';`);
   }

@@ -9,11 +9,11 @@ import { completedText } from '../notifications/messages.ts';
 import type { NotificationService } from '../notifications/service.ts';
 import type { NotificationView } from '../notifications/view.ts';
 import type { Orm } from '../orm.ts';
-import { sanitizeFailure } from '../sanitize/sanitizer.ts';
+import { sanitizeCode, sanitizeFailure } from '../sanitize/sanitizer.ts';
 import type { RunEventStore } from './event-store.ts';
 import { identityHash } from './identity.ts';
 import { author, canApply, MAX_RUN_COUNT, MAX_STORED_FAILURES, outcomeOf, type ChangeAuthor, type RunStatus, type RunUpdateKind } from './model.ts';
-import { reasonDeltas } from './reason-store.ts';
+import { reasonDeltas, type ReasonDelta } from './reason-store.ts';
 import { searchTextOf } from './search-store.ts';
 import type { LockedRun, RunPatch, RunRow, RunStore } from './store.ts';
 import { historyEntryOf, runUrl, toRunView, type RunHistoryEntry, type RunView } from './view.ts';
@@ -42,6 +42,8 @@ export type ProgressDelta = {
   failures?: { code?: unknown; message?: unknown; item?: unknown }[];
   /** How many failures this delta stands for, when more happened than `failures` lists (default: its length). */
   failureCount?: number;
+  /** Failures per code beyond those `failures` lists (a reporter's buffer was full): counted in their reasons. */
+  unlisted?: Record<string, number>;
 };
 
 export type CompleteInput = ProgressDelta & {
@@ -260,6 +262,21 @@ function completed(input: CompleteInput): Omit<TransitionSpec, 'by'> {
   };
 }
 
+/** Adds failures a reporter counted per code but did not list; a code seen only there gets a generic message. */
+function withUnlisted(deltas: ReasonDelta[], unlisted: ProgressDelta['unlisted']): ReasonDelta[] {
+  if (!unlisted) return deltas;
+  const byCode = new Map(deltas.map((d) => [d.code, d]));
+  for (const [raw, count] of Object.entries(unlisted)) {
+    const failures = Math.max(0, Math.trunc(count));
+    if (failures === 0) continue;
+    const code = sanitizeCode(raw);
+    const known = byCode.get(code);
+    if (known) known.failures += failures;
+    else byCode.set(code, { code, failures, message: `${failures} more failures of this reason (not listed).` });
+  }
+  return [...byCode.values()];
+}
+
 /** New counts and failures after adding a delta; failures are sanitized and the stored list capped. */
 function applyDelta(row: LockedRun, delta: ProgressDelta): Required<Pick<RunPatch, 'counts' | 'appendFailures' | 'failureCount' | 'reasons'>> {
   const nonNegative = (n: number | undefined) => Math.max(0, Math.trunc(n ?? 0));
@@ -282,6 +299,6 @@ function applyDelta(row: LockedRun, delta: ProgressDelta): Required<Pick<RunPatc
     counts: { total, succeeded, failed, skipped },
     appendFailures: sanitized.slice(0, room),
     failureCount,
-    reasons: reasonDeltas(sanitized),
+    reasons: withUnlisted(reasonDeltas(sanitized), delta.unlisted),
   };
 }

@@ -1,4 +1,4 @@
-import { sql, type QueryCreator, type Selectable } from 'kysely';
+import { sql, type QueryCreator, type Selectable, type SqlBool } from 'kysely';
 import { clockTimestamp, queries, type Database } from '../database.ts';
 import type { Orm } from '../orm.ts';
 import type { RunFailure } from './model.ts';
@@ -49,14 +49,18 @@ export class RunReasonStore {
       );
   }
 
-  /** Ids of the tenant's runs created since `from` with a failure of one of `codes`, as a subquery. */
-  runsWithCodes(tenantId: string, codes: readonly string[], from: Date) {
+  /**
+   * A failure of the run `r` with one of `codes`, for EXISTS: a primary-key probe per run, or the code index for
+   * a rare code. Tenant and window are the run's own and not repeated: repeated, they make PostgreSQL take a
+   * code to be as rare among the tenant's runs as the tenant's reasons are among all runs (it cannot know they
+   * all belong to the tenant), so it collects and sorts every match instead of walking the newest runs.
+   */
+  ofRunWithCodes(codes: readonly string[]) {
     return queries(this.orm)
       .selectFrom('run_failure_reasons as f')
-      .select('f.run_id')
-      .where('f.tenant_id', '=', tenantId)
-      .where('f.code', 'in', [...codes])
-      .where('f.run_created_at', '>=', from);
+      .select(sql.lit(1).as('found'))
+      .where(sql<SqlBool>`f.run_id = r.id`)
+      .where('f.code', 'in', [...codes]);
   }
 
   /** Reasons of the tenant's runs created since `since`: most runs first, then most failures. */

@@ -22,7 +22,8 @@ export const RunFailureReason = defineEntity({
     lastSeenAt: p.datetime(),
   },
   indexes: [
-    { name: 'run_failure_reasons_tenant_code', expression: 'create index "run_failure_reasons_tenant_code" on "run_failure_reasons" ("tenant_id", "code", "run_created_at" desc)' },
+    // The runs with a rare code (store.ts `listQuery` probes the primary key for a common one).
+    { name: 'run_failure_reasons_code_run', expression: 'create index "run_failure_reasons_code_run" on "run_failure_reasons" ("code", "run_id")' },
     { name: 'run_failure_reasons_tenant_created', expression: 'create index "run_failure_reasons_tenant_created" on "run_failure_reasons" ("tenant_id", "run_created_at" desc)' },
   ],
 });

@@ -16,8 +16,12 @@ export const RunSearchText = defineEntity({
     text: p.text(),
   },
   indexes: [
-    // btree_gin puts the tenant in the same GIN index as the trigrams: a search reads one tenant's matches only.
-    { name: 'run_search_tenant_text', expression: 'create index "run_search_tenant_text" on "run_search" using gin ("tenant_id", "text" gin_trgm_ops)' },
+    // The scope's part of the text (after the type): search-store.ts `SCOPE_TEXT`. Searches probe runs by their
+    // key (a common text) or read this index (a rare one); the run's tenant is checked on the run.
+    {
+      name: 'run_search_scope_text',
+      expression: `create index "run_search_scope_text" on "run_search" using gin ((substr("text", length(split_part("text", ' ', 1)) + 2)) gin_trgm_ops)`,
+    },
   ],
 });
 export type IRunSearchText = InferEntity<typeof RunSearchText>;

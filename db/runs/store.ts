@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder, type Selectable, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Selectable, type SqlBool } from 'kysely';
 import { clockTimestamp, queries, secondsAgo, type Database, type Db, type Tx } from '../database.ts';
 import type { NotificationStore, QueuedNotification } from '../notifications/store.ts';
 import type { Orm } from '../orm.ts';
@@ -98,6 +98,8 @@ export type NewRun = {
 type RunTables = Database & { r: Selectable<Database['operation_runs']> };
 
 const ACTIVE: RunStatus[] = ['queued', 'running'];
+/** A search text this long has a trigram for the index to find; a shorter one is looked for run by run. */
+const MIN_TRIGRAM_SEARCH = 3;
 
 /** The columns of a RunRow, from the table or from a CTE of the same shape, aliased `r`. */
 const RUN_COLUMNS = [
@@ -242,43 +244,53 @@ export class RunStore {
 
   /** The list query (one row more than the page, to know whether another follows); public for the benchmark. */
   listQuery(tenantId: string, filters: RunFilters) {
-    let query = this.select(queries(this.orm), false)
-      .select(sql<string>`${sql.raw(cursorInstant('r.created_at'))}`.as('cursor_at'))
-      .where('r.tenant_id', '=', tenantId)
-      .where('r.created_at', '>=', filters.from);
-    if (filters.to) query = query.where('r.created_at', '<', filters.to);
-    if (filters.types.length > 0) query = query.where('r.type', 'in', filters.types);
-    if (filters.resource) {
-      const pattern = `${filters.resource.replace(/[\\%_]/g, (c) => `\\${c}`)}.%`;
-      query = query.where(sql<SqlBool>`r.type like ${pattern} escape '\\'`);
-    }
-    if (filters.buckets.length > 0) {
-      const buckets = filters.buckets;
-      query = query.where((eb) => eb.or(buckets.map((bucket) => bucketCondition(eb, bucket))));
-    }
-    if (filters.initiatorId) query = query.where('r.initiator_id', '=', filters.initiatorId);
+    const filtered = this.listFilter(tenantId, filters);
+    const full = this.select(queries(this.orm), false).select(sql<string>`${sql.raw(cursorInstant('r.created_at'))}`.as('cursor_at'));
     const { search, failureCodes } = filters;
-    if (search) {
-      const pattern = containsPattern(search.needle);
-      query = query.where((eb) =>
-        eb.or([
-          eb('r.id', 'in', this.search.runsContaining(tenantId, search.needle)),
-          sql<SqlBool>`lower(u.name) like ${pattern} escape '\\'`,
-          sql<SqlBool>`lower(u.email) like ${pattern} escape '\\'`,
-          ...(search.idRange ? [eb.between('r.id', search.idRange[0], search.idRange[1])] : []),
-          ...(search.types.length > 0 ? [eb('r.type', 'in', search.types)] : []),
-          ...(search.code ? [eb('r.id', 'in', this.reasons.runsWithCodes(tenantId, [search.code], filters.from))] : []),
-        ]),
-      );
+    const db = queries(this.orm);
+    const ids = db.selectFrom('operation_runs as r').select('r.id').where(filtered).orderBy('r.created_at', 'desc').orderBy('r.id', 'desc').limit(filters.limit + 1);
+    const page = full.where(filtered).orderBy('r.created_at', 'desc').orderBy('r.id', 'desc').limit(filters.limit + 1);
+    if (!search) {
+      // A reason filter walks the newest runs probing each: on the index alone, and only the page's rows are read.
+      return failureCodes && failureCodes.length > 0 ? page.where('r.id', 'in', db.selectFrom(ids.as('m')).select('m.id')) : page;
     }
-    if (failureCodes && failureCodes.length > 0) {
-      query = query.where('r.id', 'in', this.reasons.runsWithCodes(tenantId, failureCodes, filters.from));
-    }
-    if (filters.cursor) {
-      const { createdAt, id } = decodeCursor(filters.cursor);
-      query = query.where(sql<SqlBool>`(r.created_at, r.id) < (${createdAt}::timestamptz, ${id}::uuid)`);
-    }
-    return query.orderBy('r.created_at', 'desc').orderBy('r.id', 'desc').limit(filters.limit + 1);
+    // Each way a run can match is its own page of ids over the other filters, so PostgreSQL plans each on its
+    // own index and stops at a page: the primary key for an id, the trigram index for a rare word, the created
+    // order for a common one. One OR of them can only walk all the tenant's runs or collect every match.
+    const pattern = containsPattern(search.needle);
+    const byInitiator = sql<SqlBool>`(lower(u.name) like ${pattern} escape '\\' or lower(u.email) like ${pattern} escape '\\')`;
+    const withInitiator = ids.leftJoin('users as u', 'u.id', 'r.initiator_id');
+    const ways =
+      search.needle.length >= MIN_TRIGRAM_SEARCH
+        ? [ids.where((eb) => eb.exists(this.search.ofRunContaining(search.needle))), withInitiator.where(byInitiator)]
+        : // Too short for trigrams, and found in many runs: the newest runs are walked, each probed by its key.
+          [withInitiator.where((eb) => eb.or([this.search.runTextContains(search.needle), byInitiator]))];
+    if (search.idRange) ways.push(ids.where('r.id', '>=', search.idRange[0]).where('r.id', '<=', search.idRange[1]));
+    if (search.types.length > 0) ways.push(ids.where('r.type', 'in', search.types));
+    const { code } = search;
+    if (code) ways.push(ids.where((eb) => eb.exists(this.reasons.ofRunWithCodes([code]))));
+    return page.where('r.id', 'in', ways.map((way) => db.selectFrom(way.as('m')).select('m.id')).reduce((all, next) => all.unionAll(next)));
+  }
+
+  /** The list's filters but the search, on the run `r`: of the page, and of each way a search matches. */
+  private listFilter(tenantId: string, filters: RunFilters) {
+    return (eb: ExpressionBuilder<RunTables, 'r'>) => {
+      const all: Expression<SqlBool>[] = [eb('r.tenant_id', '=', tenantId), eb('r.created_at', '>=', filters.from)];
+      if (filters.to) all.push(eb('r.created_at', '<', filters.to));
+      if (filters.types.length > 0) all.push(eb('r.type', 'in', filters.types));
+      if (filters.resource) {
+        const pattern = `${filters.resource.replace(/[\\%_]/g, (c) => `\\${c}`)}.%`;
+        all.push(sql<SqlBool>`r.type like ${pattern} escape '\\'`);
+      }
+      if (filters.buckets.length > 0) all.push(eb.or(filters.buckets.map((bucket) => bucketCondition(eb, bucket))));
+      if (filters.initiatorId) all.push(eb('r.initiator_id', '=', filters.initiatorId));
+      if (filters.failureCodes && filters.failureCodes.length > 0) all.push(eb.exists(this.reasons.ofRunWithCodes(filters.failureCodes)));
+      if (filters.cursor) {
+        const { createdAt, id } = decodeCursor(filters.cursor);
+        all.push(sql<SqlBool>`(r.created_at, r.id) < (${createdAt}::timestamptz, ${id}::uuid)`);
+      }
+      return eb.and(all);
+    };
   }
 
   /** Runs created in the window and still-active runs created before it, counted per type and bucket. */

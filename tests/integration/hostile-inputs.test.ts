@@ -386,6 +386,132 @@ const unknownRouteCases: HostileCase[] = [
   { name: 'unknown endpoint without a token', method: 'GET', path: '/api/admin/users', as: 'none', status: 401 },
 ].map((c) => c as HostileCase);
 
+// GET /api/tenants/:t/runs?q=…&failureCode=… (docs/api.md §11) ---------------------------------------------------
+// Refused search input; what is accepted is matched literally (see "search input that is accepted" below).
+const searchCases: HostileCase[] = [
+  { name: 'q with a NUL byte', query: 'q=a%00b', status: 400 },
+  { name: 'q only a NUL byte', query: 'q=%00', status: 400 },
+  { name: 'q of 101 characters', query: `q=${LONG(101, 'k')}`, status: 400 },
+  { name: 'q of 10 KB', query: `q=${LONG(10_000, 'k')}`, status: 400 },
+  // 3,000 characters each: percent-encoded they stay under the 16 KB request-head limit (a 431 beyond).
+  { name: 'q of 3,000 regex metacharacters', query: `q=${q('.*+?^${}()|[]\\'.repeat(200))}`, status: 400 },
+  { name: 'q of 3,000 LIKE wildcards', query: `q=${q('%_'.repeat(1_500))}`, status: 400 },
+  { name: 'q of 101 emoji', query: `q=${q('😀'.repeat(101))}`, status: 400 },
+  { name: 'q as an array (q[]=a)', query: 'q[]=a', status: 400 },
+  { name: 'q as an object (q[a]=b)', query: 'q[a]=b', status: 400 },
+  { name: 'q repeated (q=a&q=b)', query: 'q=a&q=b', status: 400 },
+  { name: 'q repeated, both empty', query: 'q=&q=', status: 400 },
+  { name: 'failureCode empty', query: 'failureCode=', status: 400 },
+  { name: 'failureCode with upper case', query: 'failureCode=Worker_Lost', status: 400 },
+  { name: 'failureCode starting with a digit', query: 'failureCode=1abc', status: 400 },
+  { name: 'failureCode with a dash', query: 'failureCode=worker-lost', status: 400 },
+  { name: 'failureCode with a space', query: `failureCode=${q('worker lost')}`, status: 400 },
+  { name: 'failureCode of 65 characters', query: `failureCode=a${LONG(64, 'b')}`, status: 400 },
+  { name: 'failureCode with a LIKE wildcard', query: 'failureCode=item%25', status: 400 },
+  { name: 'SQL in failureCode', query: `failureCode=${q(SQL_STRINGS[0])}`, status: 400 },
+  { name: 'failureCode with NUL', query: 'failureCode=item_failed%00', status: 400 },
+  { name: 'one good failureCode, one bad', query: 'failureCode=item_failed&failureCode=BAD', status: 400 },
+  { name: '21 failureCodes', query: Array.from({ length: 21 }, () => 'failureCode=item_failed').join('&'), status: 400 },
+  { name: 'failureCode as an array (failureCode[]=x)', query: 'failureCode[]=item_failed', status: 400 },
+  { name: 'failureCode as an object', query: 'failureCode[a]=item_failed', status: 400 },
+  { name: 'good q beside an unknown parameter', query: 'q=alpha&search=alpha', status: 400 },
+  { name: '20 failureCodes (the most allowed)', query: Array.from({ length: 20 }, (_, i) => `failureCode=code_${i}`).join('&'), status: 200 },
+  { name: 'q of exactly 100 characters', query: `q=${LONG(100, 'k')}`, status: 200 },
+  { name: 'a search in a tenant of which the owner is no member', query: 'q=globex', tenant: 'globex', status: 403 },
+  { name: 'a search with no token', query: 'q=alpha', as: 'none' as Caller, status: 401 },
+  { name: 'a kiosk may search', query: 'q=alpha&failureCode=item_failed', as: 'kiosk' as Caller, status: 200 },
+].map(({ query, tenant = 'acme', ...c }) => ({ method: 'GET', path: `/api/tenants/${tenant}/runs?${query}`, ...c }) as HostileCase);
+
+// GET /api/tenants/:t/runs/:id/history ----------------------------------------------------------------------------
+const historyCases: HostileCase[] = [
+  { name: 'numeric id', id: '1', status: 404 },
+  { name: 'unknown UUID', id: UUID, status: 404 },
+  { name: 'UUID with NUL', id: `${UUID}%00`, status: 404 },
+  { name: 'SQL as id', id: q(SQL_STRINGS[0]), status: 404 },
+  { name: 'an id prefix (search matches it; a path does not)', id: '{acmeRunPrefix}', status: 404 },
+  { name: 'id of 10,000 chars', id: LONG(10_000, 'f'), status: 404 },
+  { name: 'encoded path traversal', id: TRAVERSAL, status: 404 },
+  { name: "another tenant's run under acme", id: '{globexRunId}', status: 404 },
+  { name: 'malformed percent-encoding', id: BAD_PERCENT, status: 400 },
+  { name: 'lone surrogate (invalid UTF-8) in path', id: LONE_SURROGATE_PATH, status: 400 },
+  { name: 'a real run, upper-cased', id: '{acmeRunIdUpper}', status: 200 },
+  { name: 'a real run, read by a kiosk', id: '{acmeRunId}', as: 'kiosk' as Caller, status: 200 },
+  { name: 'tenant of which the owner is no member', id: '{globexRunId}', tenant: 'globex', status: 403 },
+  { name: 'no token', id: '{acmeRunId}', as: 'none' as Caller, status: 401 },
+].map(({ id, tenant = 'acme', ...c }) => ({ method: 'GET', path: `/api/tenants/${tenant}/runs/${id}/history`, ...c }) as HostileCase);
+
+// GET /api/tenants/:t/failure-reasons -----------------------------------------------------------------------------
+const reasonsCases: HostileCase[] = [
+  { name: 'window=2h', query: 'window=2h', status: 400 },
+  { name: 'window=24H', query: 'window=24H', status: 400 },
+  { name: 'window empty', query: 'window=', status: 400 },
+  { name: 'window repeated', query: 'window=1h&window=24h', status: 400 },
+  { name: 'window with NUL', query: 'window=24h%00', status: 400 },
+  { name: 'SQL in window', query: `window=${q(SQL_STRINGS[0])}`, status: 400 },
+  { name: 'window=__proto__', query: 'window=__proto__', status: 400 },
+  { name: 'limit=0', query: 'limit=0', status: 400 },
+  { name: 'limit=101', query: 'limit=101', status: 400 },
+  { name: 'limit=-1', query: 'limit=-1', status: 400 },
+  { name: 'limit=1.5', query: 'limit=1.5', status: 400 },
+  { name: 'limit=abc', query: 'limit=abc', status: 400 },
+  { name: 'limit=Infinity', query: 'limit=Infinity', status: 400 },
+  { name: 'limit repeated', query: 'limit=1&limit=2', status: 400 },
+  { name: 'SQL in limit', query: `limit=${q('5; drop table run_failure_reasons')}`, status: 400 },
+  { name: 'unknown query param (q)', query: 'q=x', status: 400 },
+  { name: '__proto__ query param', query: '__proto__[window]=1h', status: 400 },
+  { name: 'bracketed array param', query: 'window[]=1h', status: 400 },
+  { name: 'the widest window and most reasons', query: 'window=30d&limit=100', status: 200 },
+  { name: 'read by a kiosk', query: 'window=1h&limit=1', as: 'kiosk' as Caller, status: 200 },
+  { name: 'tenant of which the owner is no member', query: '', tenant: 'globex', status: 403 },
+  { name: 'kiosk token of acme on globex', query: '', tenant: 'globex', as: 'kiosk' as Caller, status: 403 },
+  { name: 'no token', query: '', as: 'none' as Caller, status: 401 },
+].map(({ query, tenant = 'acme', ...c }) => ({ method: 'GET', path: `/api/tenants/${tenant}/failure-reasons${query ? `?${query}` : ''}`, ...c }) as HostileCase);
+
+// GET /api/tenants/:t/baselines -----------------------------------------------------------------------------------
+const baselineCases: HostileCase[] = [
+  { name: 'read by a kiosk', tenant: 'acme', as: 'kiosk' as Caller, status: 200 },
+  { name: 'read by readonly', tenant: 'acme', as: 'readonly' as Caller, status: 200 },
+  { name: 'tenant of which the owner is no member', tenant: 'globex', status: 403 },
+  { name: 'kiosk token of acme on globex', tenant: 'globex', as: 'kiosk' as Caller, status: 403 },
+  { name: 'SQL as tenant slug', tenant: q(SQL_STRINGS[0]), status: 403 },
+  { name: 'tenant slug malformed percent-encoding', tenant: BAD_PERCENT, status: 400 },
+  { name: 'no token', tenant: 'acme', as: 'none' as Caller, status: 401 },
+].map(({ tenant, ...c }) => ({ method: 'GET', path: `/api/tenants/${tenant}/baselines`, ...c }) as HostileCase);
+
+/**
+ * Search input that is accepted is matched literally, never as a pattern: each case finds exactly the runs seeded
+ * with these keys (docs/api.md §11). A lone surrogate cannot travel in a URL: its percent-encoded bytes are not
+ * UTF-8, and the query parser decodes them as U+FFFD — which is then matched literally like any other text.
+ */
+const SEARCH_KEYS = {
+  percent: '50%_off',
+  fivehundred: '500 off',
+  regex: 'regex .*+?^${}()|[]\\ chars',
+  sql: "x' or 2=2 --",
+  replacement: 'rep-\ufffd\ufffd\ufffd-and-\ufffd%A',
+  hundred: LONG(100, 'h'),
+} as const;
+const literalCases: { name: string; query: string; keys: (keyof typeof SEARCH_KEYS)[] }[] = [
+  { name: '"50%_" (not "500 off", as a LIKE pattern would)', query: `q=${q('50%_')}`, keys: ['percent'] },
+  { name: '"%" alone (not everything)', query: 'q=%25', keys: ['percent', 'replacement'] },
+  { name: '"%%"', query: 'q=%25%25', keys: [] },
+  { name: '".*" (not every run, as a regular expression would)', query: `q=${q('.*')}`, keys: ['regex'] },
+  { name: 'every regex metacharacter at once', query: `q=${q('.*+?^${}()|[]\\')}`, keys: ['regex'] },
+  { name: '"[]"', query: `q=${q('[]')}`, keys: ['regex'] },
+  { name: 'a backslash', query: `q=${q('\\')}`, keys: ['regex'] },
+  { name: 'two backslashes', query: `q=${q('\\\\')}`, keys: [] },
+  { name: '"^regex" (an anchor is a character)', query: `q=${q('^regex')}`, keys: [] },
+  { name: "SQL-ish \"' OR 2=2 --\" (any case)", query: `q=${q("' OR 2=2 --")}`, keys: ['sql'] },
+  { name: "SQL-ish \"' or 2=2; --\" (no such text)", query: `q=${q("' or 2=2; --")}`, keys: [] },
+  { name: 'a lone surrogate, percent-encoded (decoded as U+FFFD)', query: 'q=%ED%A0%80', keys: ['replacement'] },
+  { name: 'malformed percent-encoding (decoded as U+FFFD)', query: 'q=%E0%A4%A', keys: ['replacement'] },
+  { name: 'padded with spaces and +', query: `q=+%20${q('50%_OFF')}%20+`, keys: ['percent'] },
+  { name: 'exactly 100 characters', query: `q=${LONG(100, 'h')}`, keys: ['hundred'] },
+  { name: '99 of them', query: `q=${LONG(99, 'h')}`, keys: ['hundred'] },
+  { name: 'blank (no filter: every seeded run)', query: 'q=%20%20', keys: ['percent', 'fivehundred', 'regex', 'sql', 'replacement', 'hundred'] },
+  { name: 'with a failureCode no run has', query: `q=${q('50%_')}&failureCode=item_failed`, keys: [] },
+];
+
 const GROUPS: [string, HostileCase[]][] = [
   ['POST /api/auth/login', loginCases],
   ['POST /api/auth/logout', logoutCases],
@@ -398,6 +524,10 @@ const GROUPS: [string, HostileCase[]][] = [
   ['GET /api/tenants/:t/runs', listCases],
   ['GET /api/tenants/:t/runs/:id', detailCases],
   ['GET /api/tenants/:t/stats', statsCases],
+  ['GET /api/tenants/:t/runs?q=&failureCode=', searchCases],
+  ['GET /api/tenants/:t/runs/:id/history', historyCases],
+  ['GET /api/tenants/:t/failure-reasons', reasonsCases],
+  ['GET /api/tenants/:t/baselines', baselineCases],
   ['POST /api/tenants/:t/kiosk-tokens', kioskCreateCases],
   ['DELETE /api/tenants/:t/kiosk-tokens/:id', kioskDeleteCases],
   ['unknown routes and methods', unknownRouteCases],
@@ -450,6 +580,15 @@ describe('hostile inputs on every route', () => {
     ids.globexRunId = globexRun.body.run.id;
     const owner = await env.services.auth.authenticate(tokens.owner);
     ids.ownerSessionId = owner!.tokenId;
+    // Runs whose keys the search cases look for (queued: no worker here), created before the counts are taken.
+    for (const [name, key] of Object.entries(SEARCH_KEYS)) {
+      const started = await call(app.baseUrl, 'POST', RUNS, { token: tokens.owner, body: start({ items: 1, key }) });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      ids[`search_${name}`] = started.body.run.id;
+    }
+    ids.acmeRunId = ids.search_percent!;
+    ids.acmeRunIdUpper = ids.acmeRunId.toUpperCase();
+    ids.acmeRunPrefix = ids.acmeRunId.slice(0, 8);
 
     secrets = [SECRET, TEST_PASSWORD, ...Object.values(tokens), globexOwner, env.config.databaseUrl ?? '', 'scrypt$'];
     Object.assign(before, await countAll());
@@ -491,6 +630,37 @@ describe('hostile inputs on every route', () => {
       });
     });
   }
+
+  describe('search input that is accepted is matched literally, and answered fast', () => {
+    const seeded = () => new Map(Object.keys(SEARCH_KEYS).map((name) => [ids[`search_${name}`]!, name]));
+
+    it.each(literalCases)('$name', async ({ query, keys }) => {
+      const begun = performance.now();
+      const { response, requestText } = await send({ name: query, method: 'GET', path: `${RUNS}?limit=500&${query}`, status: 200 });
+      const elapsed = performance.now() - begun;
+      expect(response.status, responseText(response).slice(0, 300)).toBe(200);
+      // Scopes are shown as given (the accepted hostile-looking starts above hold SQL): checked without them.
+      const withoutScopes = JSON.stringify((response.body.runs as { scope?: unknown }[]).map(({ scope: _scope, ...run }) => run));
+      expect(leaksIn(withoutScopes, requestText, secrets)).toEqual([]);
+      const names = seeded();
+      const found = (response.body.runs as { id: string; tenant: string }[]);
+      expect(found.every((r) => r.tenant === 'acme')).toBe(true);
+      // Among the seeded runs exactly these; other runs of the tenant (the accepted starts above) never match these needles…
+      expect(found.filter((r) => names.has(r.id)).map((r) => names.get(r.id)).sort()).toEqual([...keys].sort());
+      // …except a blank search, which is no filter at all.
+      if (!query.startsWith('q=%20%20')) expect(found.every((r) => names.has(r.id))).toBe(true);
+      expect(elapsed).toBeLessThan(3_000);
+    });
+
+    it('refused search input is refused fast too (bounded, no scan of the runs)', async () => {
+      for (const c of searchCases.filter((x) => x.status === 400)) {
+        const begun = performance.now();
+        const { response } = await send(c);
+        expect(response.status, c.name).toBe(400);
+        expect(performance.now() - begun, c.name).toBeLessThan(3_000);
+      }
+    });
+  });
 
   describe('afterwards', () => {
     it('the stack is still ready', async () => {

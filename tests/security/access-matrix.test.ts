@@ -243,6 +243,8 @@ describe('access matrix: every route and socket handler × every caller × own, 
   let env: TestEnv;
   let app: RunningApp;
   const tokens = {} as Record<Principal, string | undefined>;
+  /** Credentials of the other tenant, for the cross-tenant checks. */
+  const other = { owner: '', integration: '' };
   const userIds = {} as Record<Principal, string>;
   const targets = {} as Record<Tenant, Target>;
   const tenantIds = {} as Record<typeof OWN | typeof OTHER, string>;
@@ -300,6 +302,8 @@ describe('access matrix: every route and socket handler × every caller × own, 
     // Per tenant: a queued run (with its initiator's notification), a mirrored run, spare tokens to revoke.
     const globexOperator = await issue(globex.users.operator.id);
     const globexIntegration = (await tenantToken('integration', globex.tenant.id, 'globex service')).token;
+    other.owner = await issue(globex.users.owner.id);
+    other.integration = globexIntegration;
     for (const [tenant, seeded, operator, integration] of [
       [OWN, acme, tokens.operator!, tokens.integration],
       [OTHER, globex, globexOperator, globexIntegration],
@@ -426,6 +430,7 @@ describe('access matrix: every route and socket handler × every caller × own, 
     const path = `/api/tenants/${OWN}/runs/${targets[OTHER].runId}`;
     for (const principal of ['owner', 'readonly', 'kiosk'] as const) {
       expectError(await call(app.baseUrl, 'GET', path, { token: tokens[principal] }), 404, 'not_found', `${principal} ${path}`);
+      expectError(await call(app.baseUrl, 'GET', `${path}/history`, { token: tokens[principal] }), 404, 'not_found', `${principal} ${path}/history`);
     }
     const list = await call(app.baseUrl, 'GET', `/api/tenants/${OWN}/runs?limit=500`, { token: tokens.owner });
     expect(list.body.runs.map((r: { id: string }) => r.id)).not.toContain(targets[OTHER].runId);
@@ -439,11 +444,53 @@ describe('access matrix: every route and socket handler × every caller × own, 
     );
   });
 
+  it("search, failure reasons, history and baselines never show another tenant's runs", async () => {
+    // globex: a mirrored run with a word and a failure code no acme run has, reported to completion.
+    const word = 'globexonlyword';
+    const code = 'globex_only_code';
+    const started = await call(app.baseUrl, 'POST', `/api/tenants/${OTHER}/runs`, { token: other.integration, body: { type: 'demo.external', scope: { key: `${word} 50%_off` } } });
+    expect(started.status).toBe(202);
+    const foreign: string = started.body.run.id;
+    for (const event of [{ kind: 'started' }, { kind: 'progress', failed: 1, failures: [{ code, message: 'only in globex' }] }, { kind: 'completed' }]) {
+      expect((await call(app.baseUrl, 'POST', `/api/tenants/${OTHER}/runs/${foreign}/events`, { token: other.integration, body: event })).status).toBe(200);
+    }
+    const runIds = async (tenant: string, query: string, token: string) => {
+      const answer = await call(app.baseUrl, 'GET', `/api/tenants/${tenant}/runs?limit=500&${query}`, { token });
+      expect(answer.status, `${tenant} ${query}`).toBe(200);
+      return answer.body.runs.map((r: { id: string }) => r.id) as string[];
+    };
+    const reasonCodes = async (tenant: string, token: string) => {
+      const answer = await call(app.baseUrl, 'GET', `/api/tenants/${tenant}/failure-reasons?window=30d&limit=100`, { token });
+      expect(answer.status).toBe(200);
+      return answer.body.reasons.map((r: { code: string }) => r.code) as string[];
+    };
+    const queries = [`q=${foreign}`, `q=${foreign.slice(0, 8)}`, `q=${foreign.toUpperCase()}`, `q=${word}`, `q=${code}`, `failureCode=${code}`, `q=${word}&failureCode=${code}`];
+    // Its own tenant finds it every way (so the data is there to be found)…
+    for (const query of queries) expect(await runIds(OTHER, query, other.owner), `globex ${query}`).toEqual([foreign]);
+    expect(await reasonCodes(OTHER, other.owner)).toContain(code);
+    // …acme, whoever asks, never.
+    for (const principal of ['owner', 'readonly', 'kiosk'] as const) {
+      const token = tokens[principal]!;
+      for (const query of queries) expect(await runIds(OWN, query, token), `${principal} ${query}`).toEqual([]);
+      expect(await reasonCodes(OWN, token), principal).not.toContain(code);
+      expectError(await call(app.baseUrl, 'GET', `/api/tenants/${OWN}/runs/${foreign}/history`, { token }), 404, 'not_found', `${principal} globex history under acme`);
+    }
+    // Baselines are measured per tenant: globex's completed mirrored run counts there only.
+    const runs30d = async (tenant: string, token: string) => {
+      const answer = await call(app.baseUrl, 'GET', `/api/tenants/${tenant}/baselines`, { token });
+      expect(answer.status).toBe(200);
+      return answer.body.types.find((t: { type: string }) => t.type === 'demo.external').runs30d as number;
+    };
+    expect(await runs30d(OTHER, other.owner)).toBe(1);
+    expect(await runs30d(OWN, tokens.kiosk!)).toBe(0);
+  });
+
   it('a non-UUID run or token id is 404, never 400 or 500', async () => {
     const ids = ['not-a-uuid', '123', `${targets[OWN].runId}x`, "1' or '1'='1", '%00', 'ffffffff-ffff-ffff-ffff-ffffffffffff'];
     for (const id of ids) {
       const encoded = encodeURIComponent(id);
       expectError(await call(app.baseUrl, 'GET', `/api/tenants/${OWN}/runs/${encoded}`, { token: tokens.operator }), 404, 'not_found', `run ${id}`);
+      expectError(await call(app.baseUrl, 'GET', `/api/tenants/${OWN}/runs/${encoded}/history`, { token: tokens.kiosk }), 404, 'not_found', `history ${id}`);
       expectError(await call(app.baseUrl, 'DELETE', `/api/tenants/${OWN}/kiosk-tokens/${encoded}`, { token: tokens.manager }), 404, 'not_found', `kiosk ${id}`);
     }
   });

@@ -1,6 +1,7 @@
 import { systemActor } from '../../db/access/actor.ts';
 import { author } from '../../db/runs/model.ts';
 import fc from 'fast-check';
+import { parse as parseQuery } from 'node:querystring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, login, startSystem, type ApiResponse, type System } from '../helpers/app.ts';
 import {
@@ -18,6 +19,10 @@ import {
   numericString,
   onlyKeys,
   pathSegment,
+  codePoints,
+  MAX_URL_PART,
+  pct,
+  safeText,
   PropertyViolation,
   queryString,
   readBody,
@@ -27,6 +32,8 @@ import {
 } from '../helpers/fuzz.ts';
 import { RecordingClient } from '../helpers/live.ts';
 import { TEST_PASSWORD } from '../helpers/stack.ts';
+import type { RunView } from '../../server/http/contract.ts';
+import type { Catalog } from '../../db/catalog/catalog.ts';
 import { LONG } from '../helpers/scale.ts';
 
 /** Who makes the changes these tests apply directly (their history's `by`). */
@@ -259,6 +266,8 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
       to: date,
       limit: numericString,
       cursor: cursorArb(),
+      q: fc.oneof(hostileString, longString, fc.constantFrom('%', '_', '\\', '50%_off', '.*', "' or 1=1 --", '', '   ', 'demo', ids.seedRun, ids.seedRun.slice(0, 8))),
+      failureCode: fc.oneof(fc.constantFrom('item_failed', 'worker_lost', 'restore_failed', 'Item_Failed', '1a', 'a-b', '', 'a'.repeat(65)), hostileString),
     });
     await property('GET /api/tenants/:t/runs', 120, [query], async (q) => {
       const response = await send('GET', `${T}/runs${q ? `?${q}` : ''}`, tokens.owner, {}, [200, 400]);
@@ -274,6 +283,116 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
       const own = [ids.seedRun, ...ids.mirroredRuns];
       const expected = decoded === null ? [400] : own.includes(decoded.toLowerCase()) ? [200] : [404];
       await send('GET', `${T}/runs/${id}`, tokens.owner, {}, expected);
+    });
+  });
+
+  it('GET /api/tenants/:t/runs?q= (status predicted; an answer holds exactly the runs a literal match finds)', async () => {
+    // Every run of the tenant and what a search can match it by, read once (nothing starts runs meanwhile).
+    const all: RunView[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: ApiResponse = await call(base, 'GET', `${T}/runs?limit=500${cursor ? `&cursor=${cursor}` : ''}`, { token: tokens.owner });
+      expect(page.status).toBe(200);
+      all.push(...page.body.runs);
+      cursor = page.body.nextCursor;
+    } while (cursor !== null);
+    const em = system.env.services.orm.em.fork();
+    const users = new Map((await em.execute<{ id: string; name: string; email: string }[]>('select id, name, email from users')).map((u) => [u.id, u]));
+    const codes = new Map(
+      (await em.execute<{ id: string; codes: string[] | null }[]>(`select id, (select array_agg(distinct f ->> 'code') from jsonb_array_elements(failures) f) as codes from operation_runs`)).map((r) => [r.id, r.codes ?? []]),
+    );
+    const oracle = searchOracle(system.env.services.catalog, users, codes);
+    const texts = all.flatMap((run) => [run.id, run.label, ...scopeValues(run.scope).map(String)]).filter((t) => t.length > 0);
+    const piece = fc
+      .tuple(fc.constantFrom(...texts), fc.nat(), fc.nat(), fc.constantFrom('as is', 'upper', 'lower', 'padded'))
+      .map(([text, a, b, how]) => {
+        const [from, to] = [a % text.length, b % text.length].sort((x, y) => x - y) as [number, number];
+        const slice = text.slice(from, to + 1);
+        return how === 'upper' ? slice.toUpperCase() : how === 'lower' ? slice.toLowerCase() : how === 'padded' ? ` ${slice}\t` : slice;
+      });
+    const needle = fc.oneof(
+      { weight: 4, arbitrary: piece },
+      { weight: 2, arbitrary: hostileString },
+      { weight: 1, arbitrary: longString },
+      { weight: 1, arbitrary: fc.tuple(piece, hostileString).map(([a, b]) => a + b) },
+      // Refused: NUL bytes, over 100 characters once trimmed.
+      { weight: 1, arbitrary: fc.tuple(piece, fc.constantFrom('\0', `${'k'.repeat(101)}`, '😀'.repeat(101), ` ${'é'.repeat(101)} `)).map(([a, b]) => a + b) },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom(
+          '%', '_', '\\', '%_', '%%', '50%_off', '.*', '[a-z]', '^demo', 'batch$', "' or 1=1 --", '', '   ', 'Demo batch', 'MIRRORED',
+          'owner@acme', 'Operator of ACME', 'item_failed', 'worker_lost', 'restore_failed', ids.globexRun, ids.globexRun.slice(0, 8),
+          ids.seedRun.slice(0, 8), ids.seedRun.toUpperCase(), ids.seedRun.replaceAll('-', ''), `${ids.seedRun.slice(0, 7)}-`, 'a'.repeat(100), ` ${'a'.repeat(100)} `,
+        ),
+      },
+      // Over-long URLs are a property of their own (431).
+    ).filter((text) => pct(text).length <= MAX_URL_PART);
+    const outcomes = { refused: 0, empty: 0, found: 0, unfiltered: 0 };
+    await property('GET /api/tenants/:t/runs?q= (search model)', 150, [needle], async (text) => {
+      const path = `${T}/runs?limit=500&q=${pct(text)}`;
+      // What the server reads: the query string as the URL carries it, decoded by the same parser.
+      const arrived = parseQuery(new URL(`${base}${path}`).search.slice(1)).q;
+      if (typeof arrived !== 'string') throw new PropertyViolation(`q did not arrive as one string: ${JSON.stringify(arrived)}`);
+      const trimmed = arrived.trim();
+      const accepted = safeText(arrived) && codePoints(trimmed) <= 100;
+      const response = await send('GET', path, tokens.owner, {}, [accepted ? 200 : 400]);
+      if (!accepted) {
+        outcomes.refused += 1;
+        return;
+      }
+      const got = (response.body.runs as RunView[]).map((r) => r.id);
+      if ((response.body.runs as RunView[]).some((r) => r.tenant !== TENANT)) throw new PropertyViolation('a run of another tenant');
+      if (trimmed === '') {
+        outcomes.unfiltered += 1;
+        if (got.length !== Math.min(all.length, 500)) throw new PropertyViolation(`a blank q filtered: ${got.length} of ${all.length}`);
+        return;
+      }
+      const verdicts = new Map(all.map((run) => [run.id, oracle(run, trimmed.toLowerCase())]));
+      const want = all.filter((run) => verdicts.get(run.id) === 'must').map((r) => r.id);
+      outcomes[want.length === 0 ? 'empty' : 'found'] += 1;
+      const extra = got.filter((id) => verdicts.get(id) !== 'must' && verdicts.get(id) !== 'may');
+      const missing = want.filter((id) => !got.includes(id));
+      // A page holds at most 500: beyond that, the answer is 500 of the matches.
+      const complete = want.length <= 500 ? missing.length === 0 : got.length === 500;
+      if (extra.length > 0 || !complete) {
+        throw new PropertyViolation(`q ${JSON.stringify(trimmed)}: ${extra.length} runs found that do not match it literally, ${missing.length} matching runs missing`);
+      }
+    });
+    // The generators reach every side of the model.
+    console.log('[fuzz] search answers:', outcomes);
+    expect(outcomes.found).toBeGreaterThanOrEqual(20);
+    expect(outcomes.empty).toBeGreaterThanOrEqual(5);
+    expect(outcomes.refused).toBeGreaterThanOrEqual(3);
+  });
+
+  it('GET /api/tenants/:t/failure-reasons (query)', async () => {
+    const query = queryString({
+      window: fc.constantFrom('1h', '24h', '7d', '30d', '2h', '24H', '', 'constructor', '__proto__'),
+      limit: fc.oneof(numericString, fc.constantFrom('1', '20', '100', '101', '0')),
+    });
+    await property('GET /api/tenants/:t/failure-reasons', 80, [query], async (q) => {
+      const path = `${T}/failure-reasons${q ? `?${q}` : ''}`;
+      const read = parseQuery(new URL(`${base}${path}`).search.slice(1));
+      const windowOk = read.window === undefined || (typeof read.window === 'string' && ['1h', '24h', '7d', '30d'].includes(read.window));
+      const limit = read.limit === undefined ? 20 : Number(read.limit);
+      const valid = Object.keys(read).every((k) => k === 'window' || k === 'limit') && windowOk && Number.isInteger(limit) && limit >= 1 && limit <= 100;
+      const response = await send('GET', path, tokens.readonly, {}, [valid ? 200 : 400]);
+      if (response.status !== 200) return;
+      if (response.body.window !== (read.window ?? '24h') || !Array.isArray(response.body.reasons) || response.body.reasons.length > limit) {
+        throw new PropertyViolation(`reasons answer ${JSON.stringify(response.body).slice(0, 200)}`);
+      }
+    });
+  });
+
+  it('GET /api/tenants/:t/runs/:id/history', async () => {
+    const own = () => [ids.seedRun, ids.driftRun, ...ids.mirroredRuns];
+    await property('GET /api/tenants/:t/runs/:id/history', 60, [pathSegment([...own(), ids.globexRun])], async (id) => {
+      const decoded = decodedSegment(id);
+      const expected = decoded === null ? [400] : own().includes(decoded.toLowerCase()) ? [200] : [404];
+      const response = await send('GET', `${T}/runs/${id}/history`, tokens.readonly, {}, expected);
+      if (response.status === 200 && (!Array.isArray(response.body.history) || response.body.history[0]?.kind !== 'queued')) {
+        throw new PropertyViolation('history answer without its queued entry');
+      }
     });
   });
 
@@ -398,6 +517,9 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
       { method: 'GET', path: '/inventory', as: 'owner' },
       { method: 'GET', path: '/drift/findings', as: 'owner' },
       { method: 'GET', path: '/drift/status', as: 'owner' },
+      { method: 'GET', path: '/failure-reasons', as: 'owner' },
+      { method: 'GET', path: '/baselines', as: 'owner' },
+      { method: 'GET', path: `/runs/${ids.seedRun}/history`, as: 'owner' },
       { method: 'POST', path: '/runs', as: 'readonly' },
       { method: 'POST', path: '/kiosk-tokens', as: 'readonly' },
       { method: 'POST', path: '/integration-tokens', as: 'readonly' },
@@ -726,13 +848,63 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
     it(`sent at least ${MIN_TOTAL_INPUTS} generated inputs across every route and socket event`, () => {
       const total = Object.values(sent).reduce((a, b) => a + b, 0);
       console.log(`[fuzz] ${total} inputs (seed ${BASE_SEED}):`, sent);
-      expect(Object.keys(sent)).toHaveLength(26);
+      expect(Object.keys(sent)).toHaveLength(29);
       expect(total).toBeGreaterThanOrEqual(MIN_TOTAL_INPUTS);
     });
   });
 });
 
 // Models -----------------------------------------------------------------------------------------------------
+
+/** Every string, number and boolean of a scope, at any depth (what a search can find in it). */
+function scopeValues(value: unknown): (string | number | boolean)[] {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return [value];
+  if (Array.isArray(value)) return value.flatMap(scopeValues);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(scopeValues);
+  return [];
+}
+
+/** A run's search text as stored: its type, then its scope values in the order the type's schema lists them. */
+const STORED_TEXT = 2_000;
+
+/**
+ * docs/api.md §11 as a model: whether a search for `needle` (trimmed, lower-cased) `must` find `run`, by plain
+ * substring tests — its id (8+ characters of it), type or label, initiator's name or email, one of its failure
+ * codes, or one of its scope values (lower-cased, within the 2,000 stored characters) — or `may` (the needle
+ * spans two values of the stored text, joined by a space: the contract says nothing either way). Never by any
+ * pattern syntax.
+ */
+function searchOracle(catalog: Catalog, users: Map<string, { name: string; email: string }>, codes: Map<string, string[]>) {
+  const piecesOf = (run: RunView) => {
+    const shape = Object.keys((catalog.get(run.type)?.scope as unknown as { shape?: Record<string, unknown> } | undefined)?.shape ?? {});
+    const keys = [...shape.filter((k) => k in run.scope), ...Object.keys(run.scope).filter((k) => !shape.includes(k))];
+    return [run.type, ...keys.flatMap((k) => scopeValues(run.scope[k]).map((v) => String(v).toLowerCase()))];
+  };
+  /** Whether a single value holds the needle within the stored characters. */
+  const inOneValue = (pieces: string[], needle: string) => {
+    let start = pieces[0]!.length + 1;
+    for (const piece of pieces.slice(1)) {
+      for (let at = piece.indexOf(needle); at !== -1; at = piece.indexOf(needle, at + 1)) {
+        if (start + at + needle.length <= STORED_TEXT) return true;
+      }
+      start += piece.length + 1;
+    }
+    return false;
+  };
+  return (run: RunView, needle: string): 'must' | 'may' | 'no' => {
+    const user = run.initiator ? users.get(run.initiator.id) : undefined;
+    const pieces = piecesOf(run);
+    const must =
+      (needle.length >= 8 && run.id.startsWith(needle)) ||
+      run.type.includes(needle) ||
+      run.label.toLowerCase().includes(needle) ||
+      (user !== undefined && (user.name.toLowerCase().includes(needle) || user.email.includes(needle))) ||
+      (codes.get(run.id) ?? []).includes(needle) ||
+      inOneValue(pieces, needle);
+    if (must) return 'must';
+    return pieces.join(' ').slice(0, STORED_TEXT).includes(needle) ? 'may' : 'no';
+  };
+}
 
 /** Cursors: base64url JSON of junk, of almost-right [instant, uuid] pairs, or not base64 at all. */
 function cursorArb(): fc.Arbitrary<string> {
@@ -813,6 +985,9 @@ function startExpectation(body: unknown): number[] {
     'demo.batch': demoBatchValid,
     'demo.external': (s) => isObject(s) && onlyKeys(s, ['key']) && (s.key === undefined || lengthIn(s.key, 0, 200)),
     'runs.purge': () => true,
+    // Without run ids the starter picks the tenant's two seeded syncs (docs/api.md §10); the generators' ids
+    // (random, or none of them syncs) are refused, so only an empty scope is a start.
+    'drift.generate': (s) => isObject(s) && onlyKeys(s, []),
   };
   const valid = Object.hasOwn(scopeValid, body.type) ? scopeValid[body.type] : undefined;
   if (!valid) return [400];

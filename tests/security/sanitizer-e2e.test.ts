@@ -5,6 +5,7 @@
 // the live payloads, the API's answers or either process's logs. The one place a secret stays is the run's
 // `scope`, which the contract shows to the tenant's members exactly as it was given (operation types never
 // take credentials as input): that echo is asserted separately, so the test also proves the secrets went in.
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSafeText } from '../../db/validation.ts';
 import { call, login, type ApiResponse } from '../helpers/app.ts';
@@ -57,6 +58,8 @@ describe('sanitizer end to end: secrets in failure text never reach storage, liv
   let operator: string;
   let live: RecordingClient;
   const injected: Injected[] = [];
+  /** Every credential used here: none may show in a history's names (or anywhere else). */
+  const credentials: string[] = [];
 
   /**
    * A GET retried once when the server closed the pooled keep-alive connection just as it was reused (the
@@ -81,6 +84,7 @@ describe('sanitizer end to end: secrets in failure text never reach storage, liv
     const owner = await login(gateway.baseUrl, 'owner@acme.test');
     const integration = await call(gateway.baseUrl, 'POST', '/api/tenants/acme/integration-tokens', { token: owner, body: { label: 'e2e reporter' } });
     expect(integration.status).toBe(201);
+    credentials.push(operator, owner, integration.body.token);
     live = await RecordingClient.connect(gateway.baseUrl, { token: operator });
     expect(await live.subscribe({ tenant: 'acme' })).toEqual({ ok: true });
 
@@ -204,6 +208,59 @@ describe('sanitizer end to end: secrets in failure text never reach storage, liv
       ...leaksIn(JSON.stringify(list.body.runs.map(withoutScope)), 'GET /runs'),
       ...leaksIn(JSON.stringify(details), 'GET /runs/:id'),
     ]).toEqual([]);
+  });
+
+  it('failure reasons (docs/api.md §11) carry only sanitized messages; their table holds no secret', async () => {
+    const answer = await read('/api/tenants/acme/failure-reasons?window=1h&limit=100');
+    expect(answer.status).toBe(200);
+    const reasons = answer.body.reasons as { code: string; runs: number; failures: number; message: string }[];
+    const byCode = new Map(reasons.map((r) => [r.code, r]));
+    // Every path reached the summary: worker item failures, worker aborts, mirrored events.
+    const count = (via: Injected['via']) => injected.filter((r) => r.via === via).length;
+    expect(byCode.get('item_failed')?.runs).toBe(count('worker item failure'));
+    expect(byCode.get('item_failed')?.failures).toBe(count('worker item failure') * 2);
+    expect(byCode.get('aborted')?.runs).toBe(count('worker abort'));
+    expect(byCode.get('restore_failed')?.runs).toBe(count('mirrored event'));
+    expect(leaksIn(JSON.stringify(reasons), 'GET /failure-reasons')).toEqual([]);
+    // Over every window and the widest limit, too.
+    for (const window of ['24h', '7d', '30d']) {
+      const wide = await read(`/api/tenants/acme/failure-reasons?window=${window}&limit=100`);
+      expect(leaksIn(JSON.stringify(wide.body), `GET /failure-reasons?window=${window}`)).toEqual([]);
+    }
+    const em = env.services.orm.em.fork();
+    const table = JSON.stringify(await em.execute('select to_jsonb(f) as row from run_failure_reasons f'));
+    expect(table.length).toBeGreaterThan(1_000);
+    expect(leaksIn(table, 'run_failure_reasons')).toEqual([]);
+  });
+
+  it("history carries no message and no secret, and its names (user, worker, integration label) no credential", async () => {
+    const workerName = `${hostname()} (pid ${worker.child.pid})`;
+    const histories: unknown[] = [];
+    await inPool(injected, 6, async ({ runId, via }) => {
+      const answer = await read(`/api/tenants/acme/runs/${runId}/history`);
+      expect(answer.status).toBe(200);
+      const history = answer.body.history as { kind: string; by: { kind: string; name: string } }[];
+      expect(history.map((h) => h.kind).at(-1)).toBe('completed');
+      const names = new Set(history.map((h) => `${h.by.kind}:${h.by.name}`));
+      const expected = via === 'mirrored event' ? ['integration:e2e reporter'] : ['user:operator of acme', `worker:${workerName}`];
+      expect([...names].sort(), `${via} ${runId}`).toEqual(expected.sort());
+      for (const entry of history) expect(Object.keys(entry).sort()).toEqual(['at', 'by', 'counts', 'kind', 'status', 'version']);
+      histories.push(history);
+    });
+    const text = JSON.stringify(histories);
+    expect(leaksIn(text, 'GET /runs/:id/history')).toEqual([]);
+    for (const credential of credentials) expect(text).not.toContain(credential);
+    // Pushed with run:update, the same entries.
+    expect(leaksIn(JSON.stringify(live.of('run:update').map((u) => u.history ?? null)), 'run:update history')).toEqual([]);
+    const em = env.services.orm.em.fork();
+    const table = JSON.stringify(await em.execute('select to_jsonb(h) as row from run_history h'));
+    expect(leaksIn(table, 'run_history')).toEqual([]);
+    for (const credential of credentials) expect(table).not.toContain(credential);
+    // Search text is the scope's values as given (docs/api.md §11), like the scope itself: that is where the secrets are.
+    const search = (await em.execute<{ text: string }[]>(`select s.text from run_search s join operation_runs r on r.id = s.run_id where r.type = 'demo.batch'`)).map((r) => r.text);
+    expect(search).toHaveLength(CASES.length);
+    const echoed = CASES.filter((c) => search.some((text) => text.includes(c.message.toLowerCase().slice(0, 40))));
+    expect(echoed.length).toBeGreaterThanOrEqual(CASES.length * 0.9);
   });
 
   it('no log line of the gateway or the worker (LOG_LEVEL=trace) carries one', () => {

@@ -1,5 +1,7 @@
 // The Operations board's state for one tenant: rows (RunsStore), bucket counters for the window, paging,
 // and the age of what is shown. Live pushes merge in; every (re)connect and `resync` re-reads over HTTP.
+// Under a search or reason filter (which only the server can match) pushes change the rows shown but add
+// none (runs-store.ts isServerFiltered); the counters always count the range's runs of the selected types.
 import type { RunUpdatePayload } from '../../../server/live/events.ts';
 import { api, ApiError, endpoints, type RunQuery, type RunsPage, type Stats } from './api.ts';
 import type { LiveChannel } from './live.svelte.ts';
@@ -20,6 +22,11 @@ export const PAGE_SIZE = 50;
 const MAX_REREAD = 500;
 /** Counter corrections from /stats after changes the board could not count itself. */
 const STATS_DEBOUNCE_MS = 2_000;
+/**
+ * While a search or reason filter is on, only the server knows whether a run it has not listed matches: a new
+ * run, or one that ended (its failures may now match), is followed by one re-read within this long.
+ */
+const SEARCH_REREAD_MS = 2_000;
 /** Pushed updates wait at most this long for an animation frame (none come while the page is hidden). */
 const FLUSH_LATEST_MS = 100;
 
@@ -36,7 +43,15 @@ export type BoardOptions = {
 };
 
 export function filterKey(filter: BoardFilter): string {
-  return JSON.stringify([filter.range, filter.from ?? null, filter.to ?? null, [...filter.types].sort(), [...filter.buckets].sort()]);
+  return JSON.stringify([
+    filter.range,
+    filter.from ?? null,
+    filter.to ?? null,
+    [...filter.types].sort(),
+    [...filter.buckets].sort(),
+    filter.q ?? '',
+    [...(filter.failureCodes ?? [])].sort(),
+  ]);
 }
 
 export class Board {
@@ -64,6 +79,7 @@ export class Board {
   #readSeq = 0;
   #statsSeq = 0;
   #statsTimer: ReturnType<typeof setTimeout> | undefined;
+  #searchTimer: ReturnType<typeof setTimeout> | undefined;
   #release: (() => void)[] = [];
   /** Pushed runs not applied yet, in arrival order (see #onRunUpdate). */
   #pending: BoardRun[] = [];
@@ -93,6 +109,7 @@ export class Board {
     this.#cancelFlush();
     this.#pending = [];
     clearTimeout(this.#statsTimer);
+    clearTimeout(this.#searchTimer);
     this.#readSeq++;
     this.#statsSeq++;
   }
@@ -186,6 +203,7 @@ export class Board {
       const previous = this.#store.latest(run.id);
       if (previous && previous.version >= run.version) continue;
       if (this.#store.apply(run, now)) changed = true;
+      else if (run.version === 1 || run.status === 'completed') this.#scheduleSearchRead();
       this.#count(previous, run, now);
     }
     if (changed) {
@@ -201,6 +219,14 @@ export class Board {
     const next = countTransition(this.counts, previous, run, filterWindow(this.filter, now).from);
     if (next) this.counts = next;
     else this.#scheduleStats();
+  }
+
+  #scheduleSearchRead(): void {
+    if (this.#searchTimer !== undefined || !(this.filter.q || this.filter.failureCodes?.length)) return;
+    this.#searchTimer = setTimeout(() => {
+      this.#searchTimer = undefined;
+      void this.reload();
+    }, SEARCH_REREAD_MS);
   }
 
   #scheduleStats(): void {
@@ -245,6 +271,8 @@ function runQuery(filter: BoardFilter, limit: number, cursor: string | null = nu
     to: window.to === null ? null : new Date(window.to),
     limit,
     cursor,
+    q: filter.q ?? null,
+    failureCodes: filter.failureCodes ?? [],
   };
 }
 

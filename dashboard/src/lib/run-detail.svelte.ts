@@ -1,9 +1,11 @@
 // One run, live (docs/api.md §6 run detail): read with its failures, then kept current by pushes; the failures
-// list is re-read when the failure count moves or the run completes (pushes carry only the count).
+// list is re-read when the failure count moves or the run completes (pushes carry only the count). Its
+// timeline is `history` (run-history.svelte.ts), live the same way.
 import type { RunUpdatePayload } from '../../../server/live/events.ts';
 import { api, ApiError, endpoints, type RunAnswer, type RunView } from './api.ts';
 import { message } from './board.svelte.ts';
 import type { LiveChannel } from './live.svelte.ts';
+import { RunHistory } from './run-history.svelte.ts';
 
 const FAILURES_REREAD_MS = 1_000;
 
@@ -18,6 +20,8 @@ export class RunDetail {
 
   readonly tenant: string;
   readonly id: string;
+  /** The run's recorded changes, oldest first: its timeline. */
+  readonly history: RunHistory;
   readonly #live: LiveChannel;
   readonly #token: string | null;
   #release: (() => void)[] = [];
@@ -29,6 +33,7 @@ export class RunDetail {
     this.id = id;
     this.#live = live;
     this.#token = token;
+    this.history = new RunHistory(tenant, id, live, token);
   }
 
   start(): void {
@@ -38,11 +43,13 @@ export class RunDetail {
       this.#live.onResync(() => void this.read()),
     );
     void this.read();
+    this.history.start();
   }
 
   dispose(): void {
     for (const release of this.#release) release();
     this.#release = [];
+    this.history.dispose();
     clearTimeout(this.#timer);
     this.#readSeq++;
   }

@@ -21,6 +21,10 @@ export type BoardFilter = {
   /** A custom range (ISO instants, `to` exclusive like the API's); when either is set, `range` does not apply. */
   from?: string;
   to?: string;
+  /** Search text (docs/api.md §11), trimmed, 1–100 characters; absent = no search. Only the server can match it. */
+  q?: string;
+  /** Failure reason codes (any of them); absent or empty = all. Only the server can match them. */
+  failureCodes?: readonly string[];
 };
 
 /** A page of `GET …/runs` as the store takes it: its rows need not carry the failures list. */
@@ -52,6 +56,16 @@ export function filterWindow(filter: BoardFilter, now: number): { from: number; 
   return { from, to };
 }
 
+/**
+ * Search and failure reasons are matched by the server alone (a run's failures and its initiator's email are
+ * not in a push): while either is set, a pushed run the list does not show yet is not added — the next read
+ * (a resync, a reconnect, a filter change) brings it if it matches. Runs already shown still change in place.
+ */
+export function isServerFiltered(filter: BoardFilter): boolean {
+  return (filter.q !== undefined && filter.q !== '') || (filter.failureCodes?.length ?? 0) > 0;
+}
+
+/** Whether a run fits the filters a client can check itself: types, buckets and the time range. */
 export function matchesFilter(run: BoardRun, filter: BoardFilter, now: number): boolean {
   if (filter.types.length > 0 && !filter.types.includes(run.type)) return false;
   if (filter.buckets.length > 0 && !filter.buckets.includes(run.bucket)) return false;
@@ -110,7 +124,7 @@ export class RunsStore {
       this.rows = next;
       return true;
     }
-    if (!fits || !this.#withinLoaded(run)) return false;
+    if (!fits || isServerFiltered(this.filter) || !this.#withinLoaded(run)) return false;
     const rows = insertSorted(this.rows, run);
     if (rows.length > this.maxRows) {
       rows.length = this.maxRows;
@@ -127,13 +141,16 @@ export class RunsStore {
 
   /**
    * The first page(s) of a fresh read replace the rows. A version pushed after `mark` and newer than the
-   * read's wins, and a run pushed after `mark` that the read did not include yet stays (if it still fits).
+   * read's wins, and a run pushed after `mark` that the read did not include yet stays (if it still fits; not
+   * under a search or reason filter, where only the read can say what matches).
    */
   replace(page: RowsPage, mark: number, now: number): void {
     const byId = new Map<string, BoardRun>();
     for (const run of page.runs) byId.set(run.id, this.#best(run));
-    for (const [id, seen] of this.#seen) {
-      if (seen.seq > mark && !byId.has(id)) byId.set(id, seen.run);
+    if (!isServerFiltered(this.filter)) {
+      for (const [id, seen] of this.#seen) {
+        if (seen.seq > mark && !byId.has(id)) byId.set(id, seen.run);
+      }
     }
     let rows = [...byId.values()].filter((run) => matchesFilter(run, this.filter, now)).sort(compareNewestFirst);
     const last = page.runs.at(-1);

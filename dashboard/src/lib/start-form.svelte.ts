@@ -1,7 +1,7 @@
 // One start dialog's state: the values typed, errors at the fields, the request under way and its outcome.
 // The dialog component is a view of this; the rules are in start-forms.ts and start-outcome.ts.
 import { api, ApiError, endpoints, type OperationTypeView, type StartAnswer, type StartBody } from './api.ts';
-import { fieldsOf, formFor, initialValues, placeErrors, toScope, type FormValues, type ScopeForm } from './start-forms.ts';
+import { fieldsOf, formFor, initialValues, placeErrors, prefillValues, toScope, type FormValues, type ScopeForm } from './start-forms.ts';
 import { outcomeOfAnswer, outcomeOfError, type StartOutcome } from './start-outcome.ts';
 
 /** Enqueue-only on the server: this answers at once, whatever the workers are doing. */
@@ -34,11 +34,17 @@ export class StartForm {
   readonly #badInput = new Set<string>();
   readonly #onStarted: (outcome: Confirmation) => void;
 
-  constructor(tenant: string, type: OperationTypeView, onStarted: (outcome: Confirmation) => void = () => undefined) {
+  /** `initialScope`: start from a scope (a run's, to run it again) rather than the type's defaults. */
+  constructor(
+    tenant: string,
+    type: OperationTypeView,
+    onStarted: (outcome: Confirmation) => void = () => undefined,
+    initialScope: Readonly<Record<string, unknown>> | null = null,
+  ) {
     this.tenant = tenant;
     this.type = type;
     this.form = formFor(type);
-    this.values = initialValues(this.form);
+    this.values = initialScope ? prefillValues(this.form, initialScope, type.scopeSchema) : initialValues(this.form);
     this.#onStarted = onStarted;
   }
 

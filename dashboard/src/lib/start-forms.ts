@@ -149,6 +149,43 @@ export function initialValues(form: ScopeForm): FormValues {
   return values;
 }
 
+/**
+ * The form's values for starting again with a run's scope ("Run again"): each field takes the scope's value
+ * of its name as its input holds it, a field the scope does not name keeps its default, and scope keys the
+ * form has no field for are dropped (with the JSON box: keys the schema does not declare, when it allows no
+ * others). A value is not judged here: one that does not fit any more is sent as shown and the server's answer
+ * is placed at its field, like anything typed (a checkbox can only show a boolean: another value keeps its
+ * default). `null` leaves the field empty, so the type's default applies.
+ */
+export function prefillValues(form: ScopeForm, scope: Readonly<Record<string, unknown>>, schema?: unknown): FormValues {
+  const values = initialValues(form);
+  for (const field of fieldsOf(form)) {
+    if (field.kind === 'json') {
+      values[field.name] = JSON.stringify(declaredPart(scope, schema), null, 2);
+      continue;
+    }
+    if (!Object.hasOwn(scope, field.name)) continue;
+    const value = scope[field.name];
+    if (field.kind === 'checkbox') {
+      if (typeof value === 'boolean') values[field.name] = value;
+    } else if (value === null || value === undefined) {
+      values[field.name] = '';
+    } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      values[field.name] = String(value);
+    }
+  }
+  return values;
+}
+
+/** The keys of a scope its schema declares, when the schema allows no others; else the whole scope. */
+function declaredPart(scope: Readonly<Record<string, unknown>>, schema: unknown): Record<string, unknown> {
+  if (!isObject(schema) || !isObject(schema.properties) || schema.additionalProperties !== false || schema.patternProperties !== undefined) {
+    return { ...scope };
+  }
+  const declared = schema.properties;
+  return Object.fromEntries(Object.entries(scope).filter(([key]) => Object.hasOwn(declared, key)));
+}
+
 export type ScopeResult = { ok: true; scope: Record<string, unknown> } | { ok: false; errors: Record<string, string> };
 
 /**

@@ -1,5 +1,6 @@
 import type { Suite } from '../lib/report.ts';
 import { dashboard } from './dashboard.ts';
+import { historySuite } from './history.ts';
 import { inventory } from './inventory.ts';
 import { list } from './list.ts';
 import { live } from './live.ts';
@@ -14,6 +15,7 @@ export const SUITES: Suite[] = [
   memory,
   startSuite,
   list,
+  historySuite,
   inventory,
   dashboard,
 ];
