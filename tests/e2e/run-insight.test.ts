@@ -398,8 +398,8 @@ describe('run insight in a real browser', () => {
 
   it('"Slower than usual" on the board, the detail and the wall once a run passes its type’s p95 (not before); the wall lists the top reasons; its progress collapses in the timeline; axe-core passes', async () => {
     // initech's baseline is made here, before any of its pages read one: three demo batches of ≈ 6 s (p95 ≈ 6 s),
-    // while a 36 s one runs.
-    const slow = await start('initech', { items: 72, itemMs: 500, key: 'slow' });
+    // while a 60 s one runs — long enough to still be running through every page below on a busy machine.
+    const slow = await start('initech', { items: 120, itemMs: 500, key: 'slow' });
     await system.feed.until(() => startedOnFeed(slow.id), 10_000, 'the slow run to start');
     const usual = await Promise.all([
       start('initech', { items: 3, itemMs: 2000, failEvery: 3, failCode: 'slow_lane_timeout', failMessage: 'The lane timed out.', key: 'usual-1' }),
@@ -494,7 +494,7 @@ describe('run insight in a real browser', () => {
       await check('run detail, a progress stretch expanded', detail.page);
 
       // Done: no badge any more, and it may be run again.
-      await system.feed.completed(slow.id, 30_000);
+      await system.feed.completed(slow.id, 60_000);
       await timeline.locator('[data-kind="completed"]').waitFor();
       await detail.page.getByTestId('run-again').waitFor();
       expect(await detail.page.getByTestId('slow-badge').count()).toBe(0);
@@ -503,7 +503,7 @@ describe('run insight in a real browser', () => {
       await detail.context.close();
     }
     expect(found, `axe-core found ${found.length} violation(s):\n${found.join('\n')}`).toEqual([]);
-  }, 120_000);
+  }, 180_000);
 
   it('passes axe-core’s WCAG 2 A and AA rules: board searched, filtered by a reason and empty; detail with its timeline and the Run again dialog; the wall with reasons', async () => {
     const failing = await finished('acme', { items: 4, itemMs: 1, failEvery: 2, failCode: 'a11y_reason', failMessage: 'Audit failure.', key: 'a11y-search' });
