@@ -54,7 +54,25 @@ const envSchema = z.object({
     .optional(),
   ALLOW_PRIVATE_TARGETS: bool.default(false),
   SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  // Integrations (docs/api.md §13).
+  PUBLIC_URL: urlWithProtocol(['http:', 'https:']).optional(),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(600_000).default(10_000),
+  WEBHOOK_RETRY_FOR_MS: z.coerce.number().int().min(100).max(7 * 86_400_000).default(3_600_000),
+  WEBHOOK_CONCURRENCY: positiveInt(16),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1_000).optional(),
+  FRAME_ANCESTORS: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean) : []))
+    .refine((list) => list.every(isFrameAncestor), "must be origins such as https://grafana.example.com (or 'self'), separated by commas"),
 });
+
+/** A CSP frame-ancestors source we accept from configuration: 'self' or an http(s) origin (a host may start with *.). */
+function isFrameAncestor(source: string): boolean {
+  return source === "'self'" || /^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(source);
+}
 
 export type Config = {
   port: number;
@@ -86,6 +104,24 @@ export type Config = {
   allowPrivateTargets: boolean;
   /** Time limit of one call to a policy source. */
   sourceTimeoutMs: number;
+  /** The dashboard's address as users reach it (links in webhooks and Slack messages); default http://localhost:PORT. */
+  publicUrl: string;
+  webhooks: {
+    /** Time limit of one delivery attempt. */
+    timeoutMs: number;
+    /** The first retry's delay; each further one doubles, up to an hour apart. */
+    retryBaseMs: number;
+    /** How long after its first attempt a delivery is still retried before it is marked failed. */
+    retryForMs: number;
+    /** Deliveries one worker makes at once (each webhook has at most a few of them). */
+    concurrency: number;
+  };
+  /** Where a worker serves its Prometheus metrics; unset: not served (0: any free port). */
+  workerMetricsPort: number | undefined;
+  /** The database pool size of this process; unset: sized to its concurrency. */
+  databasePoolMax: number | undefined;
+  /** Origins allowed to frame the dashboard (walls embedded elsewhere); empty: framing refused. */
+  frameAncestors: string[];
 };
 
 export class ConfigError extends Error {
@@ -127,6 +163,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sourceCredentialsKey: e.SOURCE_CREDENTIALS_KEY ? Buffer.from(e.SOURCE_CREDENTIALS_KEY, 'base64') : undefined,
     allowPrivateTargets: e.ALLOW_PRIVATE_TARGETS,
     sourceTimeoutMs: e.SOURCE_TIMEOUT_MS,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    webhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryForMs: e.WEBHOOK_RETRY_FOR_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+    },
+    workerMetricsPort: e.WORKER_METRICS_PORT,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    frameAncestors: e.FRAME_ANCESTORS,
   };
 }
 
