@@ -11,8 +11,9 @@ import { RunFailureReason } from './runs/reason.entity.ts';
 import { RunSearchText } from './runs/search.entity.ts';
 import { PolicySource } from './sources/entity.ts';
 import { Membership, Tenant, User } from './tenants/entities.ts';
+import { Webhook, WebhookDelivery } from './webhooks/entity.ts';
 
 export const entities = [
   Tenant, User, Membership, AuthToken, OperationRun, Notification, RunEventRecord, RunHistoryRecord, RunSearchText, RunFailureReason,
-  PolicySource, InventoryItem, DriftFinding, BackupSet, BackupItem, Restore, RestoreItem,
+  PolicySource, InventoryItem, DriftFinding, BackupSet, BackupItem, Restore, RestoreItem, Webhook, WebhookDelivery,
 ];

@@ -33,6 +33,9 @@ import { PolicySourceService } from './sources/service.ts';
 import { PolicySourceStore } from './sources/store.ts';
 import { TenantService } from './tenants/service.ts';
 import { TenantStore } from './tenants/store.ts';
+import { WebhookDeliverer, type AttemptObserver } from './webhooks/delivery.ts';
+import { WebhookService } from './webhooks/service.ts';
+import { WebhookStore } from './webhooks/store.ts';
 
 /** Everything the server and the workers share: one set per process, built from the config. */
 export type Services = {
@@ -57,6 +60,10 @@ export type Services = {
   restores: RestoreService;
   /** Policy sources: set by owners (API, CLI), opened by workers. */
   sources: PolicySourceService;
+  /** Outgoing webhooks (docs/api.md §13): set by owners; delivered by workers (`deliverer`). */
+  webhooks: WebhookService;
+  /** A worker's sender of webhook deliveries, reporting each attempt to `observe` (its metrics). */
+  webhookDeliverer(observe?: AttemptObserver): WebhookDeliverer;
   close(): Promise<void>;
 };
 
@@ -75,7 +82,8 @@ export async function createServices(config: Config, orm: Orm, logger: Logger, o
   const notificationStore = new NotificationStore(orm);
   const historyStore = new RunHistoryStore(orm);
   const reasonStore = new RunReasonStore(orm);
-  const runStore = new RunStore(orm, notificationStore, historyStore, new RunSearchStore(orm), reasonStore);
+  const webhookStore = new WebhookStore(orm);
+  const runStore = new RunStore(orm, notificationStore, historyStore, new RunSearchStore(orm), reasonStore, webhookStore);
   const tenantStore = new TenantStore(orm);
   const notifications = new NotificationService(notificationStore, changefeed);
   const tenants = new TenantService(tenantStore, changefeed);
@@ -87,6 +95,7 @@ export async function createServices(config: Config, orm: Orm, logger: Logger, o
   starter.prepare('drift.generate', (tenant, scope) => drift.prepareScope(tenant.id, scope as Partial<DriftScope>));
   const backups = new BackupService(new BackupStore(orm));
   starter.prepare('backup_set.add_policies', backups.prepareAddPolicies);
+  const webhooks = new WebhookService(webhookStore, catalog, config);
   const restores = new RestoreService(new RestoreStore(orm), { backups, inventory, starter, lifecycle, runs });
   return {
     config,
@@ -109,6 +118,8 @@ export async function createServices(config: Config, orm: Orm, logger: Logger, o
     backups,
     restores,
     sources: new PolicySourceService(new PolicySourceStore(orm), config, logger),
+    webhooks,
+    webhookDeliverer: (observe) => new WebhookDeliverer(webhookStore, webhooks, catalog, config, observe),
     async close() {
       await queue.close(5_000).catch(() => undefined);
       await redis.close().catch(() => undefined);

@@ -26,8 +26,12 @@ export const DEMO_RUNNER = 'operator@acme.test';
 /** The demo stream starts no new run while this many of the tenant's runs are queued or running. */
 const DEMO_MAX_ACTIVE = 3;
 
-/** Creates what is missing of the demo tenants and users; existing ones are kept. */
-export async function seedDemo(config: Config & { databaseUrl: string }): Promise<void> {
+/**
+ * Creates what is missing of the demo tenants and users; existing ones are kept. With `webhookUrl`, acme gets a
+ * webhook for its failed and partially succeeded runs there (replacing the one of an earlier demo); its
+ * signing secret is returned.
+ */
+export async function seedDemo(config: Config & { databaseUrl: string }, options: { webhookUrl?: string } = {}): Promise<{ webhookSecret: string | null }> {
   const orm = await createOrm({ databaseUrl: config.databaseUrl, poolMax: 2 });
   const services = await createServices(config, orm, createLogger('silent'), { isWorker: false });
   try {
@@ -49,6 +53,18 @@ export async function seedDemo(config: Config & { databaseUrl: string }): Promis
       const tenant = await services.tenants.findTenant(slug);
       if (tenant && !(await services.sources.view(tenant.id))) await services.sources.setSimulated(tenant.id, { policies });
     }
+    if (!options.webhookUrl) return { webhookSecret: null };
+    const acme = (await services.tenants.findTenant('acme'))!;
+    const receiverPath = new URL(options.webhookUrl).pathname;
+    for (const webhook of await services.webhooks.list(acme.id)) {
+      if (new URL(webhook.url).pathname === receiverPath) await services.webhooks.delete(acme.id, webhook.id);
+    }
+    const created = await services.webhooks.create(acme.id, null, {
+      url: options.webhookUrl,
+      events: ['run.completed'],
+      outcomes: ['failed', 'partially_succeeded'],
+    });
+    return { webhookSecret: created.secret };
   } finally {
     await services.close();
     await orm.close();

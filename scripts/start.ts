@@ -18,6 +18,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts'
 import { localCredentialsKey } from '../db/sources/local-key.ts';
 import { TimeoutError, withTimeout } from '../db/timeout.ts';
 import { DEMO_PASSWORD, DEMO_RUNNER, DEMO_USERS, demoPolicyWork, demoStream, seedDemo } from './demo.ts';
+import { startDemoReceiver } from './demo-receiver.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DEMO = process.argv.includes('--demo');
@@ -93,7 +94,8 @@ async function main(): Promise<void> {
     REDIS_URL: redisUrl,
     PORT: String(port),
     ...(credentialsKey ? { SOURCE_CREDENTIALS_KEY: credentialsKey } : {}),
-    ...(DEMO ? { RUNBOARD_DEMO_OPERATIONS: 'true' } : {}),
+    // The demo's webhook receiver listens on loopback, which the address rule refuses unless allowed.
+    ...(DEMO ? { RUNBOARD_DEMO_OPERATIONS: 'true', ALLOW_PRIVATE_TARGETS: 'true' } : {}),
   };
 
   startChild('server', 'server/main.ts', env);
@@ -115,7 +117,13 @@ async function main(): Promise<void> {
     ]);
     return;
   }
-  await seedDemo({ ...config, databaseUrl, redisUrl });
+  const key = config.sourceCredentialsKey ?? (credentialsKey ? Buffer.from(credentialsKey, 'base64') : undefined);
+  const receiver = key && env.ALLOW_PRIVATE_TARGETS === 'true' ? await startDemoReceiver(say) : null;
+  const seeded = await seedDemo(
+    { ...config, databaseUrl, redisUrl, sourceCredentialsKey: key, allowPrivateTargets: env.ALLOW_PRIVATE_TARGETS === 'true' },
+    receiver ? { webhookUrl: receiver.url } : {},
+  );
+  if (seeded.webhookSecret) receiver?.useSecret(seeded.webhookSecret);
   if (stopping) return;
   const width = Math.max(...DEMO_USERS.map((u) => u.email.length));
   box([
@@ -126,6 +134,9 @@ async function main(): Promise<void> {
     '',
     `A demo run starts every few seconds as ${DEMO_RUNNER}; acme and globex have simulated policy`,
     'sources, synced at once (Inventory, Drift, Backups pages), that move on now and then.',
+    ...(receiver
+      ? [`acme's failed runs are sent to a local webhook receiver, ${receiver.url},`, 'which prints each delivery here ("webhook run.completed: …").']
+      : []),
     'Admin CLI: npm run admin -- help      Stop: Ctrl-C',
   ]);
   void demoStream(baseUrl, demoStop.signal, { say, complain });

@@ -6,6 +6,7 @@ import { author, MAX_STORED_FAILURES } from '../db/runs/model.ts';
 import type { RunView } from '../db/runs/view.ts';
 import { sanitizeError } from '../db/sanitize/sanitizer.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
+import { NOT_RECORDED, type WorkerMetrics } from './metrics.ts';
 
 /** This worker process in a run's history: its host and process id. */
 export const WORKER_AUTHOR = author('worker', `${hostname()} (pid ${process.pid})`);
@@ -46,7 +47,12 @@ export class Runner {
   constructor(
     private readonly lifecycle: RunLifecycle,
     private readonly handlers: ReadonlyMap<string, OperationHandler>,
-    private readonly deps: { stallTimeoutMs: number; logger: Logger; isMirrored?: (type: string) => boolean },
+    private readonly deps: {
+      stallTimeoutMs: number;
+      logger: Logger;
+      isMirrored?: (type: string) => boolean;
+      metrics?: Pick<WorkerMetrics, 'runsStarted' | 'runsProcessed' | 'handlerDuration'>;
+    },
   ) {}
 
   /** Aborts every in-flight handler (worker shutdown). */
@@ -61,6 +67,8 @@ export class Runner {
     // Not queued any more: a redelivered job of a run that is running elsewhere or already ended.
     if (!started) return;
     const { run, tenant } = started;
+    const metrics = this.deps.metrics;
+    metrics?.runsStarted.inc({ type: run.type });
     const handler = this.handlers.get(run.type);
     const controller = new AbortController();
     this.#active.set(runId, controller);
@@ -89,6 +97,7 @@ export class Runner {
       void this.lifecycle.heartbeat([runId]).catch(() => undefined);
     }, Math.max(500, Math.min(this.deps.stallTimeoutMs / 4, 5_000)));
     const completion: CompleteInput = {};
+    const timed = metrics?.handlerDuration.startTimer({ type: run.type });
     try {
       if (!handler) throw Object.assign(new Error(`No handler for operation type ${run.type}.`), { code: 'unknown_operation' });
       await handler({
@@ -114,9 +123,11 @@ export class Runner {
         ? { code: 'worker_shutdown', message: 'The worker stopped before this run finished.' }
         : sanitizeError(error));
     } finally {
+      timed?.();
       clearInterval(timer);
       this.#active.delete(runId);
     }
+    let outcome: string = NOT_RECORDED;
     try {
       await flushing.catch(() => undefined);
       const final = { ...pending.take(), ...completion };
@@ -125,7 +136,9 @@ export class Runner {
       // it has applied, the run is no longer running and a repeat changes nothing.
       for (let attempt = 0; ; attempt++) {
         try {
-          await this.lifecycle.complete(runId, final, WORKER_AUTHOR, ['running']);
+          const ended = await this.lifecycle.complete(runId, final, WORKER_AUTHOR, ['running']);
+          // null: the run was no longer running (the lost-worker sweep ended it meanwhile).
+          if (ended) outcome = ended.outcome;
           return;
         } catch (error) {
           if (!isDatabaseUnavailable(error) || attempt >= COMPLETE_RETRIES.length) throw error;
@@ -136,6 +149,7 @@ export class Runner {
     } finally {
       // Heartbeats continue until the run is completed, so the sweeper does not take it for lost meanwhile.
       clearInterval(heartbeat);
+      metrics?.runsProcessed.inc({ type: run.type, outcome });
     }
   }
 }

@@ -5,6 +5,7 @@ import { Migration20261123170000RunListIndexes } from './Migration20261123170000
 import { Migration20261203000000DropRunAttempts } from './Migration20261203000000DropRunAttempts.ts';
 import { Migration20261203100000PolicyModules } from './Migration20261203100000PolicyModules.ts';
 import { Migration20261203180000RunInsight } from './Migration20261203180000RunInsight.ts';
+import { Migration20261204000000Webhooks } from './Migration20261204000000Webhooks.ts';
 
 /** Every migration, in order. Listed explicitly so they load the same under tsx and in bundles. */
 export const migrations: MigrationObject[] = [
@@ -14,4 +15,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261203000000DropRunAttempts', class: Migration20261203000000DropRunAttempts },
   { name: 'Migration20261203100000PolicyModules', class: Migration20261203100000PolicyModules },
   { name: 'Migration20261203180000RunInsight', class: Migration20261203180000RunInsight },
+  { name: 'Migration20261204000000Webhooks', class: Migration20261204000000Webhooks },
 ];

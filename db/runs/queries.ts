@@ -159,4 +159,11 @@ export class RunQueries {
       types: [...types.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([type, b]) => ({ type, buckets: b })),
     };
   }
+
+  /** Seconds the oldest queued run of each type has waited, every tenant together (0: none queued); for metrics. */
+  async queuedAges(types: string[]): Promise<Map<string, number>> {
+    const ages = new Map(types.map((type) => [type, 0]));
+    for (const { type, age_seconds } of await this.store.oldestQueuedAges(types)) ages.set(type, Math.max(0, age_seconds));
+    return ages;
+  }
 }

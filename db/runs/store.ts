@@ -2,6 +2,7 @@ import { sql, type Expression, type ExpressionBuilder, type Selectable, type Sql
 import { clockTimestamp, queries, secondsAgo, type Database, type Db, type Tx } from '../database.ts';
 import type { NotificationStore, QueuedNotification } from '../notifications/store.ts';
 import type { Orm } from '../orm.ts';
+import type { WebhookStore } from '../webhooks/store.ts';
 import { cursorInstant, decodeCursor, encodeCursor } from '../pagination.ts';
 import type { RunHistoryStore } from './history-store.ts';
 import type { ReasonDelta, RunReasonStore } from './reason-store.ts';
@@ -135,12 +136,13 @@ export class RunStore {
     private readonly history: RunHistoryStore,
     private readonly search: RunSearchStore,
     private readonly reasons: RunReasonStore,
+    private readonly webhooks: WebhookStore,
   ) {}
 
   /**
    * Inserts a queued run unless an active run of the same identity exists (then: nothing, and `null`), with
    * its `queued` notification for the initiator, the initiator's unread count, its first history entry and
-   * its search text, in one statement.
+   * its search text and its `run.queued` webhook deliveries (docs/api.md §13), in one statement.
    */
   async insertQueued(run: NewRun, notification: QueuedNotification): Promise<(RunRow & { notification: { id: string; created_at: Date } | null; unread_count: number }) | null> {
     const db = queries(this.orm);
@@ -167,6 +169,7 @@ export class RunStore {
       .with('n', (q) => this.notifications.insertForNewRun(q, notification))
       .with('h', (q) => this.history.insertFromRun(q, 'queued', run.by))
       .with('s', (q) => this.search.insertFromRun(q, run.searchText))
+      .with('w', (q) => this.webhooks.insertFromRun(q, 'run.queued'))
       .selectFrom('r')
       .innerJoin('tenants as t', 't.id', 'r.tenant_id')
       .leftJoin('users as u', 'u.id', 'r.initiator_id')
@@ -408,6 +411,8 @@ export class RunStore {
     const { history, reasons } = patch;
     if (history) statement = statement.with('h', (q) => this.history.insertFromRun(q, history.kind, history.by)) as unknown as typeof statement;
     if (reasons && reasons.length > 0) statement = statement.with('f', (q) => this.reasons.upsertFromRun(q, reasons)) as unknown as typeof statement;
+    // The outbox of webhooks (docs/api.md §13): written by the change it reports, so it commits or rolls back with it.
+    if (patch.status === 'completed') statement = statement.with('w', (q) => this.webhooks.insertFromRun(q, 'run.completed')) as unknown as typeof statement;
     const row = await statement
       .selectFrom('r')
       .innerJoin('tenants as t', 't.id', 'r.tenant_id')
@@ -480,5 +485,20 @@ export class RunStore {
       .innerJoin('tenants as t', 't.id', 'r.tenant_id')
       .leftJoin('users as u', 'u.id', 'r.initiator_id')
       .select(withFailures ? RUN_COLUMNS_WITH_FAILURES : RUN_COLUMNS);
+  }
+
+  /**
+   * Per type, the seconds its oldest queued run has waited, by the database's clock (workers' clocks may
+   * differ); types with no queued run are absent. Reads the active runs' partial index, not the whole table.
+   */
+  async oldestQueuedAges(types: string[]): Promise<{ type: string; age_seconds: number }[]> {
+    if (types.length === 0) return [];
+    return queries(this.orm)
+      .selectFrom('operation_runs')
+      .select(['type', sql<number>`extract(epoch from ${clockTimestamp} - min(created_at))::float8`.as('age_seconds')])
+      .where('status', '=', 'queued')
+      .where('type', 'in', types)
+      .groupBy('type')
+      .execute();
   }
 }

@@ -1,22 +1,13 @@
-// A policy source's credential at rest: AES-256-GCM under SOURCE_CREDENTIALS_KEY (configuration, never the
-// database), a random 96-bit IV per encryption, and the tenant id as associated data, so a ciphertext copied
-// to another tenant's row does not decrypt. Text format: `v1.<iv>.<tag>.<ciphertext>` (base64url parts).
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+// A policy source's credential at rest, sealed (db/secrets/sealed.ts) under SOURCE_CREDENTIALS_KEY with the
+// tenant id as associated data, so a ciphertext copied to another tenant's row does not decrypt.
+import { seal, SEALED_VERSION, unseal } from '../secrets/sealed.ts';
 import { sourceCredential, type SourceCredential } from './schema.ts';
 import { SourceError } from './source.ts';
 
-const VERSION = 'v1';
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-
-const aad = (tenantId: string) => Buffer.from(`runboard:policy-source:${VERSION}:${tenantId}`, 'utf8');
+const aad = (tenantId: string) => `runboard:policy-source:${SEALED_VERSION}:${tenantId}`;
 
 export function encryptCredential(key: Buffer, tenantId: string, credential: SourceCredential): string {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(aad(tenantId));
-  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(credential), 'utf8'), cipher.final()]);
-  return [VERSION, iv, cipher.getAuthTag(), ciphertext].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
+  return seal(key, aad(tenantId), JSON.stringify(credential));
 }
 
 /**
@@ -28,19 +19,11 @@ export function decryptCredential(key: Buffer | undefined, tenantId: string, tex
   if (!key) {
     throw new SourceError('source_misconfigured', 'The policy source has a stored credential but SOURCE_CREDENTIALS_KEY is not set, so it cannot be read.');
   }
-  const parts = text.split('.');
-  if (parts.length !== 4 || parts[0] !== VERSION) {
+  const opened = unseal(key, aad(tenantId), text);
+  if (!opened.ok && opened.failure === 'format') {
     throw new SourceError('source_misconfigured', 'The stored credential of the policy source is not in a format this version reads; set it again.');
   }
-  const [iv, tag, ciphertext] = parts.slice(1).map((part) => Buffer.from(part, 'base64url')) as [Buffer, Buffer, Buffer];
-  let plain: string;
-  try {
-    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new Error('bad lengths');
-    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(aad(tenantId));
-    decipher.setAuthTag(tag);
-    plain = Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
-  } catch {
+  if (!opened.ok) {
     throw new SourceError(
       'source_misconfigured',
       'The stored credential of the policy source does not decrypt with SOURCE_CREDENTIALS_KEY (another key, or not this tenant\'s); set it again.',
@@ -48,7 +31,7 @@ export function decryptCredential(key: Buffer | undefined, tenantId: string, tex
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(plain);
+    parsed = JSON.parse(opened.plaintext);
   } catch {
     parsed = undefined;
   }

@@ -11,7 +11,7 @@
 import type { Logger } from '../logger.ts';
 import { sanitizeMessage } from '../sanitize/sanitizer.ts';
 import { inspectInput } from '../validation.ts';
-import { OutboundClient, OutboundError, type OutboundResponse } from './http.ts';
+import { OutboundClient, OutboundError, type OutboundResponse } from '../outbound/http.ts';
 import type { SourceCredential } from './schema.ts';
 import { SourceError, checked, type ListedItem, type PolicySourceClient, type SourceErrorCode, type SourcePolicy } from './source.ts';
 

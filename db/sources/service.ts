@@ -16,7 +16,7 @@ import {
 import { SimulatedSource } from './simulated.ts';
 import { SourceError, type PolicySourceClient } from './source.ts';
 import type { PolicySourceRow, PolicySourceStore } from './store.ts';
-import { checkTarget } from './targets.ts';
+import { checkTarget } from '../outbound/targets.ts';
 
 /** A tenant's policy source as members see it (docs/api.md §10): never the credential, only whether there is one. */
 export type PolicySourceView = {

@@ -18,6 +18,8 @@ import { policySourceInput } from '../../db/sources/schema.ts';
 import type { PolicySourceView } from '../../db/sources/service.ts';
 import { policyIdList } from '../../db/catalog/operations.ts';
 import { isoDate, safeString } from '../../db/validation.ts';
+import { WEBHOOK_EVENTS, WEBHOOK_FORMATS, WEBHOOK_OUTCOMES } from '../../db/webhooks/model.ts';
+import type { DeliveryView, WebhookPayload, WebhookView } from '../../db/webhooks/view.ts';
 
 // Shapes owned by the services that build them, named here for the wire.
 export type { FailureReason, NotificationView, OperationTypeView, Role, RunBucket, RunHistoryEntry, RunView, StartAnswer, StatsWindow, TypeBaseline };
@@ -215,3 +217,33 @@ export type PolicySourceBody = z.input<typeof policySourceBody>;
 export type { PolicySourceView };
 /** `GET …/policy-source` (members; `source: null` until an owner sets one) and the answer of `PUT`. */
 export type PolicySourceAnswer = { source: PolicySourceView | null };
+
+// ── Webhooks (docs/api.md §13) ───────────────────────────────────────────────────────────────────────────
+
+const distinct = <T extends z.ZodType<string>>(item: T, max: number) =>
+  z.array(item).max(max).transform((list) => [...new Set(list)]);
+
+/** `POST …/webhooks` (owner). `outcomes` narrow `run.completed` only; empty `types`/`outcomes` mean all. */
+export const webhookBody = z
+  .strictObject({
+    url: safeString().trim().min(1).max(2000),
+    events: distinct(z.enum(WEBHOOK_EVENTS), 10).refine((list) => list.length > 0, 'must name at least one event'),
+    types: distinct(OPERATION_TYPE, 50).optional(),
+    outcomes: distinct(z.enum(WEBHOOK_OUTCOMES), 10).optional(),
+    format: z.enum(WEBHOOK_FORMATS).optional(),
+  })
+  .refine((body) => !body.outcomes?.length || body.events.includes('run.completed'), {
+    path: ['outcomes'],
+    message: 'outcomes narrow run.completed: add it to events',
+  });
+export type WebhookBody = z.input<typeof webhookBody>;
+/** `POST …/webhooks` (201): the signing secret is shown this once. */
+export type WebhookCreated = { id: string; secret: string; webhook: WebhookView };
+/** `GET …/webhooks`: oldest first. */
+export type WebhooksAnswer = { webhooks: WebhookView[] };
+/** `GET …/webhooks/:id` */
+export type WebhookAnswer = { webhook: WebhookView };
+/** `GET …/webhooks/:id/deliveries`: the newest 100, newest first. */
+export type DeliveriesAnswer = { deliveries: DeliveryView[] };
+/** What a receiver gets (`format: "json"`), with the `Runboard-Signature` header. */
+export type { DeliveryView, WebhookPayload, WebhookView };

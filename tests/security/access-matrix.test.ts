@@ -53,7 +53,7 @@ const isUser = (p: Principal) => p === 'nonMember' || ROLE[p] !== undefined;
 // Routes ----------------------------------------------------------------------------------------------------------
 
 /** Ids that exist inside one tenant, so each request addresses something real there. */
-type Target = { runId: string; mirroredRunId: string; kioskId: string; integrationId: string; notificationId: string } & RestoreTargets;
+type Target = { runId: string; mirroredRunId: string; kioskId: string; integrationId: string; notificationId: string; webhookId: string; spareWebhookId: string } & RestoreTargets;
 /** A backup set with a captured policy, and a discarded restore of it (every transition of which is a 409). */
 type RestoreTargets = { backupSetId: string; discardedRestoreId: string };
 /** acme's backup set, for the body of `POST …/restores` (bodies are built before any target exists). */
@@ -184,6 +184,31 @@ const ROUTES: RouteSpec[] = [
     url: (tenant, t) => `/api/tenants/${tenant}/integration-tokens/${t.integrationId}`,
     access: { members: 'owner', kiosk: false, integration: false, ok: 204 },
   },
+  // Outgoing webhooks (docs/api.md §13): owners only — they send the tenant's runs elsewhere. No worker here, so
+  // nothing is delivered to the (closed) loopback port they name.
+  {
+    route: 'POST /api/tenants/:tenant/webhooks',
+    url: tenantUrl('/webhooks'),
+    body: () => ({ url: 'http://127.0.0.1:9/matrix', events: ['run.completed'] }),
+    access: { members: 'owner', kiosk: false, integration: false, ok: 201 },
+  },
+  { route: 'GET /api/tenants/:tenant/webhooks', url: tenantUrl('/webhooks'), access: { members: 'owner', kiosk: false, integration: false, ok: 200 } },
+  {
+    route: 'GET /api/tenants/:tenant/webhooks/:id',
+    url: (tenant, t) => `/api/tenants/${tenant}/webhooks/${t.webhookId}`,
+    access: { members: 'owner', kiosk: false, integration: false, ok: 200 },
+  },
+  {
+    route: 'GET /api/tenants/:tenant/webhooks/:id/deliveries',
+    url: (tenant, t) => `/api/tenants/${tenant}/webhooks/${t.webhookId}/deliveries`,
+    access: { members: 'owner', kiosk: false, integration: false, ok: 200 },
+  },
+  {
+    // Only the owner may, once: a spare webhook, so the reads above keep theirs.
+    route: 'DELETE /api/tenants/:tenant/webhooks/:id',
+    url: (tenant, t) => `/api/tenants/${tenant}/webhooks/${t.spareWebhookId}`,
+    access: { members: 'owner', kiosk: false, integration: false, ok: 204 },
+  },
   {
     // Reported by the owning system only: no member, not even the owner, reports events. A repeated eventId is a 200.
     route: 'POST /api/tenants/:tenant/runs/:id/events',
@@ -263,15 +288,18 @@ describe('access matrix: every route and socket handler × every caller × own, 
 
   const tenantToken = (kind: 'kiosk' | 'integration', tenantId: string, label: string) =>
     env.services.auth.createTenantToken(kind, tenantId, label, null);
+  const webhook = (tenantId: string) => env.services.webhooks.create(tenantId, null, { url: 'http://127.0.0.1:9/target', events: ['run.completed'] });
 
   const count = async (sql: string) => Number((await env.services.orm.em.fork().execute<{ n: string }[]>(sql))[0]?.n);
   const footprint = async () => ({
     runs: await count('select count(*) as n from operation_runs'),
     tenantTokens: await count(`select count(*) as n from auth_tokens where kind <> 'user'`),
+    webhooks: await count('select count(*) as n from webhooks'),
   });
 
   beforeAll(async () => {
-    env = await createTestEnv();
+    // A key for webhook secrets, and private targets allowed (the matrix's webhooks name a closed loopback port).
+    env = await createTestEnv({ SOURCE_CREDENTIALS_KEY: Buffer.alloc(32, 3).toString('base64'), ALLOW_PRIVATE_TARGETS: 'true' });
     const acme = await seedTenant(env.services, OWN);
     const globex = await seedTenant(env.services, OTHER);
     app = await startApp(env);
@@ -321,6 +349,8 @@ describe('access matrix: every route and socket handler × every caller × own, 
         kioskId: (await tenantToken('kiosk', seeded.tenant.id, 'spare wall')).id,
         integrationId: (await tenantToken('integration', seeded.tenant.id, 'spare service')).id,
         notificationId: notification!.id,
+        webhookId: (await webhook(seeded.tenant.id)).id,
+        spareWebhookId: (await webhook(seeded.tenant.id)).id,
         ...(await restoreTargets(seeded.tenant, run.body.run.id)),
       };
     }
@@ -370,6 +400,7 @@ describe('access matrix: every route and socket handler × every caller × own, 
     expect(await footprint()).toEqual({
       runs: before.runs + allowed('POST /api/tenants/:tenant/runs'),
       tenantTokens: before.tenantTokens + allowed('POST /api/tenants/:tenant/kiosk-tokens') + allowed('POST /api/tenants/:tenant/integration-tokens'),
+      webhooks: before.webhooks + allowed('POST /api/tenants/:tenant/webhooks') - allowed('DELETE /api/tenants/:tenant/webhooks/:id'),
     });
     // The kiosk and integration principals survived a logout attempt of their own (it is a user route).
     expect((await call(app.baseUrl, 'GET', `/api/tenants/${OWN}/runs`, { token: tokens.kiosk })).status).toBe(200);
@@ -492,6 +523,8 @@ describe('access matrix: every route and socket handler × every caller × own, 
       expectError(await call(app.baseUrl, 'GET', `/api/tenants/${OWN}/runs/${encoded}`, { token: tokens.operator }), 404, 'not_found', `run ${id}`);
       expectError(await call(app.baseUrl, 'GET', `/api/tenants/${OWN}/runs/${encoded}/history`, { token: tokens.kiosk }), 404, 'not_found', `history ${id}`);
       expectError(await call(app.baseUrl, 'DELETE', `/api/tenants/${OWN}/kiosk-tokens/${encoded}`, { token: tokens.manager }), 404, 'not_found', `kiosk ${id}`);
+      expectError(await call(app.baseUrl, 'GET', `/api/tenants/${OWN}/webhooks/${encoded}/deliveries`, { token: tokens.owner }), 404, 'not_found', `webhook ${id}`);
+      expectError(await call(app.baseUrl, 'DELETE', `/api/tenants/${OWN}/webhooks/${encoded}`, { token: tokens.owner }), 404, 'not_found', `webhook ${id}`);
     }
   });
 
@@ -507,6 +540,8 @@ describe('access matrix: every route and socket handler × every caller × own, 
       expectError(started, 403, 'forbidden', `${who}: POST runs ${JSON.stringify(body)}`);
       const kiosk = await call(app.baseUrl, 'POST', `/api/tenants/${tenant}/kiosk-tokens`, { token: tokens[as], body });
       expectError(kiosk, 403, 'forbidden', `${who}: POST kiosk-tokens ${JSON.stringify(body)}`);
+      const webhook = await call(app.baseUrl, 'POST', `/api/tenants/${tenant}/webhooks`, { token: tokens[as], body });
+      expectError(webhook, 403, 'forbidden', `${who}: POST webhooks ${JSON.stringify(body)}`);
     }
     expect(await footprint()).toEqual(before);
   });

@@ -35,6 +35,8 @@ import { TEST_PASSWORD } from '../helpers/stack.ts';
 import type { RunView } from '../../server/http/contract.ts';
 import type { Catalog } from '../../db/catalog/catalog.ts';
 import { LONG } from '../helpers/scale.ts';
+import { checkTarget, refusedAddressReason } from '../../db/outbound/targets.ts';
+import { isIP } from 'node:net';
 
 /** Who makes the changes these tests apply directly (their history's `by`). */
 const TEST_AUTHOR = author('system', 'test');
@@ -87,7 +89,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
   const tokens = { owner: '', operator: '', readonly: '', integration: '' };
   const ids = { seedRun: '', globexRun: '', mirroredRuns: [] as string[], driftRun: '' };
   let secrets: string[] = [];
-  const created = { runs: 0, notifications: 0, kioskTokens: 0, integrationTokens: 0 };
+  const created = { runs: 0, notifications: 0, kioskTokens: 0, integrationTokens: 0, webhooks: 0 };
   let before: Record<string, number> = {};
 
   const count = async (sql: string) => {
@@ -100,6 +102,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
     sessions: await count(`select count(*) as n from auth_tokens where kind = 'user'`),
     kioskTokens: await count(`select count(*) as n from auth_tokens where kind = 'kiosk'`),
     integrationTokens: await count(`select count(*) as n from auth_tokens where kind = 'integration'`),
+    webhooks: await count('select count(*) as n from webhooks'),
   });
 
   async function send(method: string, path: string, token: string | undefined, request: FuzzBody, expected: number[]): Promise<ApiResponse> {
@@ -548,6 +551,50 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
     }
   });
 
+  it('POST /api/tenants/:t/webhooks', async () => {
+    // URLs whose answer does not depend on this machine's DNS: public and private IP literals, `.invalid` names
+    // (never resolve, RFC 6761), other schemes and forms; hostile text besides.
+    const url = fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom('https://1.1.1.1/hooks/runboard', 'http://8.8.8.8:8080/x?y=1', 'https://[2606:4700:4700::1111]/h', ' https://9.9.9.9/padded ') },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom(
+          'http://127.0.0.1/h', 'http://10.0.0.1/h', 'http://169.254.169.254/latest', 'http://[::1]/', 'http://0x7f.1/', 'http://localhost/h',
+          'https://hooks.example.invalid/x', 'ftp://1.1.1.1/', 'https://user:pw@1.1.1.1/', `https://1.1.1.1/${'a'.repeat(2000)}`, '', '   ',
+        ),
+      },
+      { weight: 1, arbitrary: hostileString },
+      // Any URL shape, on a public address.
+      { weight: 1, arbitrary: fc.webUrl({ withQueryParameters: true, withFragments: true }).map((u) => u.replace(/^(https?:\/\/)[^/?#]+/, '$11.0.0.1')) },
+    );
+    const someOf = <T>(good: T[], bad: unknown[]) =>
+      fc.oneof({ weight: 4, arbitrary: fc.subarray(good) }, { weight: 1, arbitrary: fc.subarray([...good, ...bad], { minLength: 1 }) });
+    const body = shaped({
+      url,
+      events: fc.oneof({ weight: 4, arbitrary: fc.subarray(['run.completed', 'run.queued'], { minLength: 1 }) }, { weight: 1, arbitrary: someOf([], ['run.started', '', 'x']) }),
+      types: someOf(['demo.batch', 'runs.purge'], ['nope.never', 'NOT', 'demo']),
+      outcomes: someOf(['succeeded', 'failed', 'partially_succeeded'], ['pending', 'ok']),
+      format: fc.constantFrom('json', 'slack', 'teams'),
+    });
+    const statuses: Record<number, number> = {};
+    await property('POST /api/tenants/:t/webhooks', 100, [bodyFor(body)], async (request) => {
+      const read = readBody(request);
+      const expected =
+        read.kind === 'tooLarge' ? [413] : read.kind === 'malformed' ? [400] : read.kind === 'unknown' ? [201, 400, 409, 413] : webhookExpectation(read.value, created.webhooks);
+      const response = await send('POST', `${T}/webhooks`, tokens.owner, request, expected);
+      if (response.status === 201) {
+        created.webhooks += 1;
+        if (typeof response.body.secret !== 'string' || !response.body.secret.startsWith('whsec_')) throw new PropertyViolation('201 without a whsec_ secret');
+        secrets.push(response.body.secret);
+      }
+      statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+    });
+    console.log('[fuzz] POST webhooks answers:', statuses);
+    expect(statuses[201] ?? 0).toBeGreaterThanOrEqual(1);
+    // Listing them shows no secret (checkResponse refuses any known secret in any answer).
+    await send('GET', `${T}/webhooks`, tokens.owner, {}, [200]);
+  });
+
   it('POST /api/tenants/:t/runs/:id/events (integration token)', async () => {
     const count = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 50 }) }, { weight: 1, arbitrary: extremeNumber });
     const failure = shaped({ code: fc.constantFrom('item_failed', 'x'), message: fc.oneof(hostileString, fc.string()), item: hostileString });
@@ -841,6 +888,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
         sessions: before.sessions,
         kioskTokens: before.kioskTokens! + created.kioskTokens,
         integrationTokens: before.integrationTokens! + created.integrationTokens,
+        webhooks: before.webhooks! + created.webhooks,
       });
       for (const key of ['polluted', 'isAdmin', 'tenant', 'label', 'kind']) expect(({} as Record<string, unknown>)[key], key).toBeUndefined();
     });
@@ -848,7 +896,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
     it(`sent at least ${MIN_TOTAL_INPUTS} generated inputs across every route and socket event`, () => {
       const total = Object.values(sent).reduce((a, b) => a + b, 0);
       console.log(`[fuzz] ${total} inputs (seed ${BASE_SEED}):`, sent);
-      expect(Object.keys(sent)).toHaveLength(29);
+      expect(Object.keys(sent)).toHaveLength(30);
       expect(total).toBeGreaterThanOrEqual(MIN_TOTAL_INPUTS);
     });
   });
@@ -969,6 +1017,28 @@ function restoreExpectation(body: unknown, validSetIds: string[], seeded: { set:
   if (body.backupSetId === seeded.set) return !given || (policyIds as string[]).every((id) => seeded.policies.includes(id)) ? [201] : [400];
   if (body.backupSetId === seeded.emptySet) return given ? [400] : [409];
   return [404];
+}
+
+/** What POST …/webhooks answers the tenant's owner (docs/api.md §13), `existing` webhooks already made. */
+function webhookExpectation(body: unknown, existing: number): number[] {
+  if (!isObject(body) || !onlyKeys(body, ['url', 'events', 'types', 'outcomes', 'format'])) return [400];
+  const { url, events, types, outcomes, format } = body;
+  const list = (value: unknown, max: number, ok: (item: unknown) => boolean) => Array.isArray(value) && value.length <= max && value.every(ok);
+  if (!list(events, 10, (e) => e === 'run.completed' || e === 'run.queued') || (events as unknown[]).length === 0) return [400];
+  if (types !== undefined && !list(types, 50, (t) => t === 'demo.batch' || t === 'runs.purge')) return [400];
+  if (outcomes !== undefined && !list(outcomes, 10, (o) => o === 'succeeded' || o === 'failed' || o === 'partially_succeeded')) return [400];
+  if (Array.isArray(outcomes) && outcomes.length > 0 && !(events as unknown[]).includes('run.completed')) return [400];
+  if (format !== undefined && format !== 'json' && format !== 'slack') return [400];
+  if (!safeOfLength(url, 0, Infinity)) return [400];
+  const trimmed = (url as string).trim();
+  if (!lengthIn(trimmed, 1, 2000)) return [400];
+  const check = checkTarget(trimmed, { allowPrivate: false });
+  if (!check.ok) return [400];
+  const host = check.url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const created = existing < 20 ? [201] : [409];
+  if (isIP(host)) return refusedAddressReason(host) === null ? created : [400];
+  // A name: `.invalid` never resolves; any other depends on this machine's resolver.
+  return host.endsWith('.invalid') ? [400] : [...created, 400];
 }
 
 /** `safeString().trim().min(1).max(200)` */

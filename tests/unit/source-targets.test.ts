@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkTarget, guardedLookup, refusedAddressReason, refusedHostReason, TargetRefusedError } from '../../db/sources/targets.ts';
+import { checkTarget, guardedLookup, refusedAddressReason, refusedHostReason, TargetRefusedError } from '../../db/outbound/targets.ts';
 
 // The address rule of outbound calls (docs/api.md §10): what a policy source (and later a webhook) may call.
 

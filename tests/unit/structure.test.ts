@@ -41,6 +41,8 @@ const OWNERS: Record<string, string> = {
   restores: 'db/restores/store.ts',
   restore_items: 'db/restores/store.ts',
   policy_sources: 'db/sources/store.ts',
+  webhooks: 'db/webhooks/store.ts',
+  webhook_deliveries: 'db/webhooks/store.ts',
 };
 
 describe('one owner per table', () => {

@@ -26,6 +26,7 @@ import { mirroredRoutes } from './mirrored.ts';
 import { policySourceRoutes } from './policy-source.ts';
 import { restoreRoutes } from './restores.ts';
 import { addTenantTokenRoutes } from './tenant-tokens.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 const DEFAULT_WINDOW_DAYS = 30;
 
@@ -124,6 +125,7 @@ export function tenantRoutes(services: Services, metrics: Metrics): Router {
   router.use(driftRoutes(services));
   router.use(backupRoutes(services));
   router.use(restoreRoutes(services));
+  router.use(webhookRoutes(services));
 
   return router;
 }

@@ -7,6 +7,7 @@ import { live } from './live.ts';
 import { memory } from './memory.ts';
 import { polling } from './polling.ts';
 import { startSuite } from './start.ts';
+import { webhooksSuite } from './webhooks.ts';
 
 /** Every benchmark suite, in the order they run and appear in docs/benchmarks.md. */
 export const SUITES: Suite[] = [
@@ -17,5 +18,6 @@ export const SUITES: Suite[] = [
   list,
   historySuite,
   inventory,
+  webhooksSuite,
   dashboard,
 ];

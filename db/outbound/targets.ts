@@ -1,9 +1,9 @@
-// The address rule for outbound calls (policy sources now, webhooks later): a target is an http(s) URL whose
+// The address rule for outbound calls (policy sources and webhooks): a target is an http(s) URL whose
 // host — and every address it resolves to when the connection is made — is a public unicast address.
 // Loopback, link-local, private, shared (CGNAT), unique-local, multicast and reserved addresses are refused,
 // also when written in odd forms (127.1, 0x7f.1, 2130706433, [::ffff:127.0.0.1]) or reached through DNS,
 // unless the operator allows private targets (ALLOW_PRIVATE_TARGETS, for tests and on-premises APIs).
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { lookup as dnsLookup, promises as dnsPromises, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP, isIPv4, type LookupFunction } from 'node:net';
 
 /** A refused connection: the name resolved to (or was) an address the rule does not allow. */
@@ -170,4 +170,29 @@ export function guardedLookup(options: { allowPrivate: boolean }): LookupFunctio
       callback(null, addresses[0]!.address, addresses[0]!.family);
     });
   };
+}
+
+/**
+ * Judges a name by what it resolves to now (for a URL being stored: the connection is judged again when made).
+ * Null when every address is allowed; else why not — one of them is private, or the name does not resolve.
+ */
+export async function resolvedHostRefusal(hostname: string, options: { allowPrivate: boolean; timeoutMs?: number }): Promise<string | null> {
+  if (options.allowPrivate) return null;
+  const host = hostname.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(host)) return refusedAddressReason(host);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), options.timeoutMs ?? 5_000)));
+  try {
+    const answer = await Promise.race([dnsPromises.lookup(host, { all: true }), timeout]);
+    if (answer === 'timeout') return `${host} did not resolve in time`;
+    for (const { address } of answer) {
+      const reason = refusedAddressReason(address);
+      if (reason) return `refused private address: ${host} resolves to ${reason} (set ALLOW_PRIVATE_TARGETS=true to allow)`;
+    }
+    return answer.length === 0 ? `${host} does not resolve` : null;
+  } catch {
+    return `${host} does not resolve`;
+  } finally {
+    clearTimeout(timer);
+  }
 }
