@@ -50,6 +50,8 @@ export default defineConfig({
           'object-src': ['none'],
           'base-uri': ['self'],
           'form-action': ['self'],
+          // Fail closed at build time; the server replaces this one directive per response with the framing
+          // FRAME_ANCESTORS allows (server/http/dashboard.ts, docs/api.md §13).
           'frame-ancestors': ['none'],
         },
       },

@@ -1,6 +1,6 @@
 import { loadConfigOrExit, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createOrm, migrate, type Orm } from './orm.ts';
+import { createOrm, migrate, poolSize, type Orm } from './orm.ts';
 import { createServices, type Services } from './services.ts';
 import { withTimeout } from './timeout.ts';
 import { ping } from './database.ts';
@@ -25,7 +25,7 @@ export async function bootstrap(role: 'server' | 'worker', options: { migrate: b
   }
   let orm: Orm;
   try {
-    orm = await createOrm({ databaseUrl: config.databaseUrl, poolMax: role === 'worker' ? config.workerConcurrency * 2 + 4 : 20 });
+    orm = await createOrm({ databaseUrl: config.databaseUrl, poolMax: poolSize(config, role), applicationName: `runboard-${role}` });
     await ping(orm);
   } catch (error) {
     fatal(`Cannot connect to PostgreSQL at ${redactUrl(config.databaseUrl)} (${reason(error)}). Is it running and reachable?`);

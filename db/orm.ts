@@ -1,5 +1,6 @@
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import type { Config } from './config.ts';
 import { entities } from './entities.ts';
 import { migrations } from './migrations/index.ts';
 import { releaseDroppedConnections } from './pool-guard.ts';
@@ -8,19 +9,30 @@ export type Orm = MikroORM;
 
 export type OrmOptions = {
   databaseUrl: string;
-  /** Connection pool size; workers and servers size it to their concurrency. */
+  /** The most connections this ORM opens at once (`poolSize` for servers and workers). */
   poolMax?: number;
+  /** How its connections are named in pg_stat_activity (`runboard-server`, `runboard-worker`). */
+  applicationName?: string;
   debug?: boolean;
 };
 
-export function ormOptions({ databaseUrl, poolMax = 10, debug = false }: OrmOptions): Options {
+/**
+ * The database pool size of a server or worker process (docs/security.md, "Database connections"):
+ * DATABASE_POOL_MAX when set — each process opens at most that many connections — else the role's default:
+ * twice a worker's concurrency plus four (its jobs, sweeps and webhook sender share the pool), 20 for a server.
+ */
+export function poolSize(config: Pick<Config, 'databasePoolMax' | 'workerConcurrency'>, role: 'server' | 'worker'): number {
+  return config.databasePoolMax ?? (role === 'worker' ? config.workerConcurrency * 2 + 4 : 20);
+}
+
+export function ormOptions({ databaseUrl, poolMax = 10, applicationName, debug = false }: OrmOptions): Options {
   return {
     clientUrl: databaseUrl,
     entities,
     extensions: [Migrator],
     debug,
     pool: { min: 0, max: poolMax },
-    driverOptions: { onPoolCreated: releaseDroppedConnections },
+    driverOptions: { onPoolCreated: releaseDroppedConnections, ...(applicationName ? { application_name: applicationName } : {}) },
     // Dates travel as ISO strings on the wire; keep them as UTC instants in the database.
     timezone: '+00:00',
     migrations: {

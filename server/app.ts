@@ -4,13 +4,15 @@ import cookieParser from 'cookie-parser';
 import express from 'express';
 import type { Services } from '../db/services.ts';
 import { authenticate, originGuard } from './http/auth.ts';
-import { dashboardHandler } from './http/dashboard.ts';
+import { DASHBOARD_BUILD_DIR, dashboardHandler } from './http/dashboard.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
 import { LoginLimiter } from './http/login-limiter.ts';
+import { apiDescriptionRoutes } from './http/routes/api-description.ts';
 import { authRoutes, meRoutes } from './http/routes/auth.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { notificationRoutes } from './http/routes/notifications.ts';
 import { tenantRoutes } from './http/routes/tenants.ts';
+import { rawHeaderLines, securityHeaders } from './http/security.ts';
 import { attachGateway, type Gateway } from './live/gateway.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 
@@ -30,7 +32,7 @@ export const BODY_LIMIT = '64kb';
  * Requests Node cannot even parse (a request head over 16 KB, malformed HTTP) still get the contract's error
  * shape rather than a bare status line; a connection that is already gone is just closed.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, securityHeaderLines: string): void {
   if (!socket.writable || error.code === 'ECONNRESET') {
     socket.destroy();
     return;
@@ -42,7 +44,7 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   const body = JSON.stringify({ error: { code, message } });
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\n${securityHeaderLines}Connection: close\r\n\r\n${body}`,
   );
 }
 
@@ -54,6 +56,9 @@ export function createApp(services: Services): App {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.set('query parser', 'simple');
+  // First: every answer carries the security headers (docs/api.md §13), Socket.IO's too (below).
+  const security = securityHeaders({ frameAncestors: config.frameAncestors, trustProxy: app.get('trust proxy fn') });
+  app.use(security);
 
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
@@ -62,9 +67,6 @@ export function createApp(services: Services): App {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.httpRequests.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
     });
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'same-origin');
-    res.setHeader('X-Frame-Options', 'DENY');
     next();
   });
 
@@ -87,15 +89,17 @@ export function createApp(services: Services): App {
   authed.use('/me', meRoutes(services));
   authed.use('/notifications', notificationRoutes(services));
   authed.use('/tenants/:tenant', tenantRoutes(services, metrics));
+  api.use(apiDescriptionRoutes());
   api.use(authed);
   api.use(notFoundHandler);
   app.use('/api', api);
   // Everything else is the dashboard (same origin and port as the API and the live channel).
-  app.use(dashboardHandler(logger));
+  app.use(dashboardHandler(logger, DASHBOARD_BUILD_DIR, config.frameAncestors));
   app.use(errorHandler(logger));
 
   const httpServer = createServer(app);
-  httpServer.on('clientError', answerClientError);
+  const securityHeaderLines = rawHeaderLines(security);
+  httpServer.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, securityHeaderLines));
   httpServer.headersTimeout = 20_000;
   httpServer.requestTimeout = 30_000;
   // Idle keep-alive connections outlive those of the client in front (proxies keep theirs 60 s to 2 min):
@@ -104,6 +108,8 @@ export function createApp(services: Services): App {
   httpServer.keepAliveTimeout = 130_000;
 
   const gateway = attachGateway(httpServer, services, metrics);
+  // Socket.IO answers /socket.io itself, before Express: its handshakes and refusals get the headers here.
+  gateway.io.engine.use(security);
 
   return {
     app,

@@ -6,6 +6,7 @@ import { createClient } from 'redis';
 import { channels } from '../../db/changefeed/channels.ts';
 import type { RunChange, UserEvent } from '../../db/changefeed/messages.ts';
 import { createApp, type App } from '../../server/app.ts';
+import { checkResponse } from './openapi.ts';
 import { createTestEnv, seedTenant, TEST_PASSWORD, type Seeded, type TestEnv } from './stack.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,7 +24,10 @@ export async function startApp(env: TestEnv): Promise<RunningApp> {
 
 export type ApiResponse<T = any> = { status: number; body: T; headers: Headers };
 
-/** A small JSON client: `token` as bearer, `body` as JSON (or `raw` as a literal string body). */
+/**
+ * A small JSON client: `token` as bearer, `body` as JSON (or `raw` as a literal string body). Every answer is
+ * checked against the API description (tests/helpers/openapi.ts): one it does not promise throws.
+ */
 export async function call<T = any>(
   baseUrl: string,
   method: string,
@@ -48,6 +52,7 @@ export async function call<T = any>(
   } catch {
     // not JSON (e.g. /metrics): keep the text
   }
+  checkResponse(method, `${baseUrl}${path}`, response.status, parsed, response.headers);
   return { status: response.status, body: parsed as T, headers: response.headers };
 }
 

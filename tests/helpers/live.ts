@@ -1,5 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents, SubscribeAck } from '../../server/live/events.ts';
+import { checkLiveEvent } from './openapi.ts';
 
 export type LiveClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 type EventName = keyof ServerToClientEvents;
@@ -7,7 +8,7 @@ type Payload<E extends EventName> = Parameters<ServerToClientEvents[E]>[0];
 
 /**
  * A real socket.io-client that records every server event, so tests await what arrives (`next`, `until`)
- * and can prove what did not.
+ * and can prove what did not. Every payload is checked against the AsyncAPI description (tests/helpers/openapi.ts).
  */
 export class RecordingClient {
   readonly events: { event: EventName; payload: unknown; at: number }[] = [];
@@ -15,6 +16,7 @@ export class RecordingClient {
 
   private constructor(readonly socket: LiveClient) {
     socket.onAny((event: EventName, payload: unknown) => {
+      checkLiveEvent(event, payload);
       this.events.push({ event, payload, at: Date.now() });
       this.#waiters = this.#waiters.filter((w) => (w.check() ? (w.resolve(), false) : true));
     });

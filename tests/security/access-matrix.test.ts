@@ -83,6 +83,11 @@ const ROUTES: RouteSpec[] = [
   { route: 'GET /healthz', url: () => '/healthz', access: { public: 200 } },
   { route: 'GET /readyz', url: () => '/readyz', access: { public: 200 } },
   { route: 'GET /metrics', url: () => '/metrics', access: { public: 200 } },
+  // The API description and its reference page (docs/api.md §13): they describe, they reveal no data.
+  { route: 'GET /api/openapi.json', url: () => '/api/openapi.json', access: { public: 200 } },
+  { route: 'GET /api/asyncapi.json', url: () => '/api/asyncapi.json', access: { public: 200 } },
+  { route: 'GET /api/docs', url: () => '/api/docs', access: { public: 200 } },
+  { route: 'GET /api/docs/assets/:file', url: () => '/api/docs/assets/reference.js', access: { public: 200 } },
   // An empty body: refused by validation before any password work, whoever asks (the route is public).
   { route: 'POST /api/auth/login', url: () => '/api/auth/login', body: () => ({}), access: { public: 400 } },
   { route: 'POST /api/auth/logout', url: () => '/api/auth/logout', access: { user: 204 }, freshSession: true },
