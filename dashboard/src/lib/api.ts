@@ -14,6 +14,8 @@ export type {
   TypeBaseline,
   BackupSetAnswer,
   BackupSetsPage,
+  DeliveriesAnswer,
+  DeliveryView,
   DriftFindingsPage,
   DriftStatus,
   InventoryPage,
@@ -36,6 +38,11 @@ export type {
   StartBody,
   Stats,
   User,
+  WebhookAnswer,
+  WebhookBody,
+  WebhookCreated,
+  WebhooksAnswer,
+  WebhookView,
 } from '../../../server/http/contract.ts';
 
 export class ApiError extends Error {
@@ -182,4 +189,8 @@ export const endpoints = {
   restores: (tenant: string, query: PageQuery = {}) => `${t(tenant)}/restores${search({ limit: query.limit, cursor: query.cursor })}`,
   restore: (tenant: string, id: string) => `${t(tenant)}/restores/${encodeURIComponent(id)}`,
   restoreAction: (tenant: string, id: string, action: RestoreTransition) => `${t(tenant)}/restores/${encodeURIComponent(id)}/${action}`,
+  // Outgoing webhooks (docs/api.md §13), owners only.
+  webhooks: (tenant: string) => `${t(tenant)}/webhooks`,
+  webhook: (tenant: string, id: string) => `${t(tenant)}/webhooks/${encodeURIComponent(id)}`,
+  webhookDeliveries: (tenant: string, id: string) => `${t(tenant)}/webhooks/${encodeURIComponent(id)}/deliveries`,
 };

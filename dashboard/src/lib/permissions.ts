@@ -1,4 +1,4 @@
-// What the signed-in member may do on the policy pages (docs/api.md §10), so a control the server would
+// What the signed-in member may do on the policy pages (docs/api.md §10) and with webhooks (§13), so a control the server would
 // refuse is shown disabled with the reason instead. The server still decides: every write checks the role.
 // Starts take the caller's `canStart` and the type's minimum role from the catalog (GET …/operation-types).
 import type { OperationTypeView, Role } from '../../../server/http/contract.ts';
@@ -15,10 +15,16 @@ export function mayStart(type: Pick<OperationTypeView, 'canStart' | 'minRole'> |
   return type.canStart ? ALLOWED : { ok: false, reason: roleReason(type.minRole) };
 }
 
-/** Setting the policy source: owners only (the top role, so no ranking is needed). */
-export function mayConfigureSource(role: Role | null | undefined): Permission {
+/** Owners only (the top role, so no ranking is needed). */
+function ownersOnly(role: Role | null | undefined): Permission {
   return role === 'owner' ? ALLOWED : { ok: false, reason: roleReason('owner') };
 }
+
+/** Setting the policy source. */
+export const mayConfigureSource = ownersOnly;
+
+/** Seeing and changing webhooks (docs/api.md §13): they send the tenant's runs elsewhere, and a URL may be a secret. */
+export const mayManageWebhooks = ownersOnly;
 
 /**
  * Changing restores (create, preview, execute, discard) needs the minimum role of their run's type,
