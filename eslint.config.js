@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // The dashboard's TypeScript is linted here; its .svelte files are checked by svelte-check (npm run check).
-  { ignores: ['node_modules/', 'dashboard/build/', 'dashboard/.svelte-kit/', '.data/', 'coverage/', 'db/migrations/'] },
+  { ignores: ['node_modules/', 'dashboard/build/', 'dashboard/.svelte-kit/', '.data/', 'coverage/', 'db/migrations/', 'clients/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

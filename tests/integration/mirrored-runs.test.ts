@@ -3,7 +3,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRunReporter, reportRun, RunReportError, type MirroredRun, type RunReporter, type RunReporterOptions } from '../../clients/report-run.ts';
+import { createRunboardClient, RunboardError, type RunboardClientOptions, type RunReporter, type RunView } from '../../clients/src/index.ts';
 import { demoBatch } from '../../db/catalog/operations.ts';
 import { queuePrefix } from '../../db/changefeed/channels.ts';
 import { call, login, startSystem, type System } from '../helpers/app.ts';
@@ -15,7 +15,7 @@ import type { Seeded } from '../helpers/stack.ts';
 const TEST_AUTHOR = author('system', 'test');
 
 // Mirrored runs (docs/api.md §9): an external system starts a run and reports its life over HTTP with an
-// integration token, through the typed client of clients/report-run.ts. Real PostgreSQL, Redis, HTTP and sockets.
+// integration token, through the client package (clients/, @runboard/client). Real PostgreSQL, Redis, HTTP and sockets.
 
 const SECRET = 'hunter2secret';
 
@@ -53,9 +53,9 @@ describe('mirrored runs', () => {
   let globexIntegration: string;
   const clients: RecordingClient[] = [];
 
-  const reporter = (token = integration.token, extra: Partial<RunReporterOptions> = {}): RunReporter =>
-    createRunReporter({ baseUrl, tenant: 'acme', token, retry: { attempts: 3, baseDelayMs: 20 }, ...extra });
-  const detail = async (runId: string): Promise<MirroredRun> => {
+  const reporter = (token = integration.token, extra: Partial<RunboardClientOptions> = {}): RunReporter =>
+    createRunboardClient({ baseUrl, token, retry: { attempts: 3, baseDelayMs: 20 }, ...extra }).reporter('acme');
+  const detail = async (runId: string): Promise<RunView> => {
     const answer = await call(baseUrl, 'GET', `/api/tenants/acme/runs/${runId}`, { token: operator });
     expect(answer.status).toBe(200);
     return answer.body.run;
@@ -63,7 +63,7 @@ describe('mirrored runs', () => {
   const post = (token: string, runId: string, body: unknown, tenant = 'acme') =>
     call(baseUrl, 'POST', `/api/tenants/${tenant}/runs/${runId}/events`, { token, body });
   /** Starts a mirrored run (no initiator) and reports `started`. */
-  const running = async (key: string): Promise<MirroredRun> => {
+  const running = async (key: string): Promise<RunView> => {
     const { run } = await reporter().start({ type: 'demo.external', scope: { key } });
     return reporter().started(run.id);
   };
@@ -293,7 +293,7 @@ describe('mirrored runs', () => {
     const { run } = await client.start({ type: 'demo.external', scope: { key: 'backwards' } });
     const refused = async (attempt: Promise<unknown>, expectedVersion: number) => {
       const error = await attempt.then(() => null, (e: unknown) => e);
-      expect(error).toBeInstanceOf(RunReportError);
+      expect(error).toBeInstanceOf(RunboardError);
       expect(error).toMatchObject({ status: 409, code: 'invalid_transition', message: expect.any(String) });
       expect(calls.at(-1)!.status).toBe(409);
       expect((await detail(run.id)).version).toBe(expectedVersion);
@@ -407,7 +407,7 @@ describe('mirrored runs', () => {
     expect((await call(baseUrl, 'DELETE', `/api/tenants/acme/integration-tokens/${id}`, { token: owner })).status).toBe(204);
 
     const revoked = await reporter(token).started(run.id).catch((e: unknown) => e);
-    expect(revoked).toBeInstanceOf(RunReportError);
+    expect(revoked).toBeInstanceOf(RunboardError);
     expect(revoked).toMatchObject({ status: 401, code: 'unauthorized' });
     expectContractError(await post(token, run.id, { kind: 'started' }), 401);
     expectContractError(await call(baseUrl, 'POST', '/api/tenants/acme/runs', { token, body: { type: 'demo.external', scope: { key: 'again' } } }), 401);
@@ -503,7 +503,7 @@ describe('mirrored runs', () => {
       const run = await running('retry-503');
       const proxy = await flakyProxy(2);
       try {
-        const client = createRunReporter({ baseUrl: proxy.url, tenant: 'acme', token: integration.token, retry: { attempts: 4, baseDelayMs: 10 } });
+        const client = createRunboardClient({ baseUrl: proxy.url, token: integration.token, retry: { attempts: 4, baseDelayMs: 10 } }).reporter('acme');
         const after = await client.progress(run.id, { total: 5, succeeded: 2 });
         expect(proxy.seen.map((s) => s.answered)).toEqual([503, 503, 200]);
         expect(new Set(proxy.seen.map((s) => s.eventId)).size).toBe(1);
@@ -524,7 +524,7 @@ describe('mirrored runs', () => {
 
       const never = recordingFetch(() => 'network');
       const error = await reporter(integration.token, { fetch: never.fetch }).completed(run.id).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(RunReportError);
+      expect(error).toBeInstanceOf(RunboardError);
       expect(error).toMatchObject({ status: 0, code: 'network_error' });
       expect(never.calls).toHaveLength(3);
       expect(new Set(never.calls.map((c) => c.body?.eventId)).size).toBe(1);
@@ -532,9 +532,10 @@ describe('mirrored runs', () => {
     });
 
     it('reportRun: the whole life in one call, and a thrown error ends the run failed with a sanitized failure', async () => {
-      const connection = { baseUrl, tenant: 'acme', token: integration.token };
-      const { run, result } = await reportRun(
-        { ...connection, type: 'demo.external', scope: { key: 'report-run' }, initiator: { email: acme.users.operator.email } },
+      const runboard = createRunboardClient({ baseUrl, token: integration.token });
+      const { run, result } = await runboard.reportRun(
+        'acme',
+        { type: 'demo.external', scope: { key: 'report-run' }, initiator: { email: acme.users.operator.email } },
         async (work) => {
           expect(work.run.status).toBe('running');
           await work.progress({ total: 3, succeeded: 2 });
@@ -546,7 +547,7 @@ describe('mirrored runs', () => {
       expect(run).toMatchObject({ status: 'completed', outcome: 'succeeded', version: 5, counts: { total: 3, processed: 3, succeeded: 2, skipped: 1 } });
 
       let failedRunId = '';
-      const thrown = await reportRun({ ...connection, type: 'demo.external', scope: { key: 'report-run-fails' } }, async (work) => {
+      const thrown = await runboard.reportRun('acme', { type: 'demo.external', scope: { key: 'report-run-fails' } }, async (work) => {
         failedRunId = work.run.id;
         await work.progress({ total: 4, succeeded: 1 });
         throw new Error(`restore aborted: redis://:${SECRET}@cache:6379 refused`);
@@ -570,7 +571,7 @@ describe('mirrored runs with a worker', () => {
     system = await startSystem({ env: { RUN_STALL_TIMEOUT_MS: String(STALL_MS) } });
     acme = system.tenants.acme!;
     const { token } = await system.env.services.auth.createTenantToken('integration', acme.tenant.id, 'restore service', null);
-    client = createRunReporter({ baseUrl: system.app.baseUrl, tenant: 'acme', token, retry: { attempts: 3, baseDelayMs: 20 } });
+    client = createRunboardClient({ baseUrl: system.app.baseUrl, token, retry: { attempts: 3, baseDelayMs: 20 } }).reporter('acme');
   });
 
   afterAll(async () => {
