@@ -46,10 +46,11 @@ export class OutboundClient {
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly lookup;
 
-  constructor(private readonly options: { allowPrivate: boolean }) {
+  /** `maxSockets`: connections per host at once (default 4: one source's pages for one run). */
+  constructor(private readonly options: { allowPrivate: boolean; maxSockets?: number }) {
     this.lookup = guardedLookup(options);
     // Idle sockets close after 5 s (the agent's timeout ends free sockets only), so a finished run leaves none behind.
-    const agent = { keepAlive: true, maxSockets: 4, timeout: 5_000 };
+    const agent = { keepAlive: true, maxSockets: options.maxSockets ?? 4, timeout: 5_000 };
     this.agents = { http: new http.Agent(agent), https: new https.Agent(agent) };
   }
 

@@ -56,7 +56,8 @@ export class WebhookDeliverer {
     private readonly config: Pick<Config, 'allowPrivateTargets' | 'publicUrl' | 'webhooks'>,
     private readonly observe: AttemptObserver = () => undefined,
   ) {
-    this.client = new OutboundClient({ allowPrivate: config.allowPrivateTargets });
+    // Several webhooks may share a host (one Slack, one receiver): as many connections as attempts at once.
+    this.client = new OutboundClient({ allowPrivate: config.allowPrivateTargets, maxSockets: config.webhooks.concurrency });
   }
 
   /** How long a claim holds a delivery: the attempt's time limit and a margin for recording its result. */
