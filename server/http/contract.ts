@@ -247,3 +247,45 @@ export type WebhookAnswer = { webhook: WebhookView };
 export type DeliveriesAnswer = { deliveries: DeliveryView[] };
 /** What a receiver gets (`format: "json"`), with the `Runboard-Signature` header. */
 export type { DeliveryView, WebhookPayload, WebhookView };
+
+// ── Many tenants on one screen (docs/api.md §12) ─────────────────────────────────────────────────────────
+
+/** A tenant slug as tenants are created (db/tenants/service.ts). */
+const TENANT_SLUG = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'must be a tenant slug such as acme').max(64);
+
+/** `GET /api/overview?window=24h&tenants=a,b` (members: their tenants; a kiosk token: the tenants it is bound to). */
+export const overviewQuery = z.strictObject({
+  window: statsQuery.shape.window,
+  // Narrows to these of the caller's tenants (comma-separated); others named are ignored, not refused.
+  tenants: z
+    .string()
+    .max(2_000)
+    .optional()
+    .transform((v) => (v ? [...new Set(v.split(',').map((s) => s.trim()).filter(Boolean))] : []))
+    .pipe(z.array(TENANT_SLUG).max(200)),
+});
+/** A run without its failures list, as lists and pushes carry it. */
+export type RunSummary = Omit<RunView, 'failures'>;
+/** One tenant's tile: its bucket counts in the window, its running runs, its latest failed runs and top reasons. */
+export type TenantOverview = {
+  tenant: { slug: string; name: string };
+  buckets: BucketCounts;
+  /** Running runs, newest first (at most 20; `buckets.running` counts them all). */
+  running: RunSummary[];
+  /** The newest runs that ended failed or partially succeeded in the window (at most 5). */
+  latestFailures: RunSummary[];
+  /** The window's top failure reasons (at most 3). */
+  reasons: FailureReason[];
+};
+/** `GET /api/overview`: tenants by name; `readAt` is when the figures were read (a tile's data age starts there). */
+export type OverviewAnswer = { window: StatsWindow; readAt: string; tenants: TenantOverview[] };
+
+/**
+ * `POST /api/kiosk-tokens` (a user who is owner or manager in every listed tenant): a kiosk token bound to those
+ * tenants for reads and subscriptions. `201 { id, token }`, the token shown once.
+ */
+export const multiKioskBody = z.strictObject({
+  label: tokenBody.shape.label,
+  tenants: z.array(TENANT_SLUG).min(1).max(50).transform((list) => [...new Set(list)]),
+});
+export type MultiKioskBody = z.input<typeof multiKioskBody>;
