@@ -28,6 +28,15 @@ describe('the API reference in a real browser', () => {
     await env?.cleanup();
   });
 
+  it("serves the reference's static files cacheable, the documents and API answers never", async () => {
+    const asset = await fetch(`${app.baseUrl}/api/docs/assets/reference.js`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=86400');
+    expect(asset.headers.get('etag')).toBeTruthy();
+    expect(asset.headers.get('content-security-policy')).toBe(REFERENCE_CSP);
+    for (const path of ['/api/openapi.json', '/api/docs']) expect((await fetch(`${app.baseUrl}${path}`)).headers.get('cache-control'), path).toBe('no-store');
+  });
+
   it('renders every operation and the webhooks, with no CSP violation or script error', async () => {
     const { context, page } = await newPage(browser);
     const problems: string[] = [];

@@ -33,6 +33,9 @@ export function apiDescriptionRoutes(): Router {
     const file = Object.hasOwn(REFERENCE_ASSETS, req.params.file) ? REFERENCE_ASSETS[req.params.file] : undefined;
     if (!file) throw notFound('The file');
     res.setHeader('Content-Security-Policy', REFERENCE_CSP);
+    // Static files of the installed packages (about 1.7 MB): cached for a day and revalidated by ETag, unlike
+    // the API's answers (no-store), so the reference does not download them on every visit.
+    res.setHeader('Cache-Control', 'public, max-age=86400');
     res.sendFile(file);
   });
 
