@@ -15,6 +15,7 @@ export class Migration20261204000000Webhooks extends Migration {
     this.addSql(`create index "webhook_deliveries_run_order" on "webhook_deliveries" ("webhook_id", "run_id", "run_version");`);
     this.addSql(`create index "webhook_deliveries_log" on "webhook_deliveries" ("webhook_id", "created_at" desc);`);
     this.addSql(`create index "webhook_deliveries_run" on "webhook_deliveries" ("run_id");`);
+    this.addSql(`create index "webhook_deliveries_in_flight" on "webhook_deliveries" ("webhook_id") where status = 'delivering';`);
     this.addSql(`alter table "webhooks" add constraint "webhooks_tenant_id_foreign" foreign key ("tenant_id") references "tenants" ("id") on delete cascade;`);
     this.addSql(`alter table "webhooks" add constraint "webhooks_created_by_id_foreign" foreign key ("created_by_id") references "users" ("id") on delete set null;`);
     this.addSql(`alter table "webhooks" add constraint "webhooks_format_check" check ("format" in ('json', 'slack'));`);

@@ -69,6 +69,8 @@ export const WebhookDelivery = defineEntity({
     { name: 'webhook_deliveries_run_order', expression: 'create index "webhook_deliveries_run_order" on "webhook_deliveries" ("webhook_id", "run_id", "run_version")' },
     { name: 'webhook_deliveries_log', expression: 'create index "webhook_deliveries_log" on "webhook_deliveries" ("webhook_id", "created_at" desc)' },
     { name: 'webhook_deliveries_run', expression: 'create index "webhook_deliveries_run" on "webhook_deliveries" ("run_id")' },
+    // Attempts in flight per webhook, for the claim's cap (a handful of rows, however long the backlog).
+    { name: 'webhook_deliveries_in_flight', expression: `create index "webhook_deliveries_in_flight" on "webhook_deliveries" ("webhook_id") where status = 'delivering'` },
   ],
 });
 export type IWebhookDelivery = InferEntity<typeof WebhookDelivery>;

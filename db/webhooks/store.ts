@@ -129,13 +129,14 @@ export class WebhookStore {
         order by d.next_attempt_at
         limit ${limit * 4}
         for update of d skip locked
+      ), in_flight as (
+        select x.webhook_id, count(*) as n from webhook_deliveries x
+        where x.status = 'delivering' and x.lease_until >= clock_timestamp() and x.webhook_id in (select webhook_id from candidates)
+        group by x.webhook_id
       ), ranked as (
         select c.id, c.next_attempt_at,
-          row_number() over (partition by c.webhook_id order by c.next_attempt_at) + (
-            select count(*) from webhook_deliveries x
-            where x.webhook_id = c.webhook_id and x.status = 'delivering' and x.lease_until >= clock_timestamp()
-          ) as slot
-        from candidates c
+          row_number() over (partition by c.webhook_id order by c.next_attempt_at) + coalesce(f.n, 0) as slot
+        from candidates c left join in_flight f on f.webhook_id = c.webhook_id
       ), chosen as (
         select id from ranked where slot <= ${MAX_IN_FLIGHT_PER_WEBHOOK} order by next_attempt_at limit ${limit}
       )
