@@ -1,4 +1,4 @@
-import { AuthToken } from './auth/entities.ts';
+import { AuthToken, KioskTokenTenant } from './auth/entities.ts';
 import { BackupItem, BackupSet } from './backups/entity.ts';
 import { DriftFinding } from './drift/entity.ts';
 import { InventoryItem } from './inventory/entity.ts';
@@ -16,4 +16,5 @@ import { Webhook, WebhookDelivery } from './webhooks/entity.ts';
 export const entities = [
   Tenant, User, Membership, AuthToken, OperationRun, Notification, RunEventRecord, RunHistoryRecord, RunSearchText, RunFailureReason,
   PolicySource, InventoryItem, DriftFinding, BackupSet, BackupItem, Restore, RestoreItem, Webhook, WebhookDelivery,
+  KioskTokenTenant,
 ];

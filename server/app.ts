@@ -10,7 +10,9 @@ import { LoginLimiter } from './http/login-limiter.ts';
 import { apiDescriptionRoutes } from './http/routes/api-description.ts';
 import { authRoutes, meRoutes } from './http/routes/auth.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { kioskTokenRoutes } from './http/routes/kiosk-tokens.ts';
 import { notificationRoutes } from './http/routes/notifications.ts';
+import { overviewRoutes } from './http/routes/overview.ts';
 import { tenantRoutes } from './http/routes/tenants.ts';
 import { rawHeaderLines, securityHeaders } from './http/security.ts';
 import { attachGateway, type Gateway } from './live/gateway.ts';
@@ -88,6 +90,8 @@ export function createApp(services: Services): App {
   authed.use(authenticate(services.auth), originGuard(config.allowedOrigins));
   authed.use('/me', meRoutes(services));
   authed.use('/notifications', notificationRoutes(services));
+  authed.use('/overview', overviewRoutes(services));
+  authed.use('/kiosk-tokens', kioskTokenRoutes(services));
   authed.use('/tenants/:tenant', tenantRoutes(services, metrics));
   api.use(apiDescriptionRoutes());
   api.use(authed);

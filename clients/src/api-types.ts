@@ -284,6 +284,34 @@ export interface JsonSchema {
 }
 
 /**
+ * `GET /api/kiosk-tokens`: the valid kiosk tokens of the tenants where the caller is owner or manager, newest first.
+ */
+export interface KioskTokensAnswer {
+  tokens: KioskTokenView[];
+}
+
+/**
+ * A kiosk token as its managers list it (docs/api.md §12); never the token itself. A tenant of the token of which the caller is no member is counted, not named, so tenant names are not shown to outsiders.
+ */
+export interface KioskTokenView {
+  id: string;
+  label: string;
+  /**
+   * Its tenants of which the caller is a member, by slug.
+   */
+  tenants: {
+    slug: string;
+    name: string;
+  }[];
+  /**
+   * How many more tenants it is bound to.
+   */
+  otherTenants: number;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+/**
  * `GET /healthz`: the process runs.
  */
 export interface Liveness {
@@ -404,6 +432,15 @@ export interface OperationTypeView {
    */
   p50DurationMs: number | null;
   p95DurationMs: number | null;
+}
+
+/**
+ * `GET /api/overview`: tenants by name; `readAt` is when the figures were read (a tile's data age starts there).
+ */
+export interface OverviewAnswer {
+  window: StatsWindow;
+  readAt: string;
+  tenants: TenantOverview[];
 }
 
 /**
@@ -621,6 +658,37 @@ export interface RunStats {
 
 export type RunStatus = 'queued' | 'running' | 'completed';
 
+/**
+ * A run without its failures list, as lists and pushes carry it.
+ */
+export interface RunSummary {
+  id: string;
+  tenant: string;
+  type: string;
+  /**
+   * The operation type's human name (the type itself when the type is unknown to this install).
+   */
+  label: string;
+  status: RunStatus;
+  outcome: RunOutcome;
+  bucket: RunBucket;
+  counts: RunCounts;
+  failureCount: number;
+  scope: {
+    [k: string]: unknown;
+  };
+  initiator: {
+    id: string;
+    name: string;
+  } | null;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  updatedAt: string;
+  version: number;
+  related: RelatedLink[];
+}
+
 export type RunUpdateKind = 'queued' | 'started' | 'progress' | 'completed';
 
 /**
@@ -728,6 +796,29 @@ export type SubscribeAck =
       ok: false;
       error: 'forbidden' | 'invalid' | 'rate_limited' | 'unavailable';
     };
+
+/**
+ * One tenant's tile: its bucket counts in the window, its running runs, its latest failed runs and top reasons.
+ */
+export interface TenantOverview {
+  tenant: {
+    slug: string;
+    name: string;
+  };
+  buckets: BucketCounts;
+  /**
+   * Running runs, newest first (at most 20; `buckets.running` counts them all).
+   */
+  running: RunSummary[];
+  /**
+   * The newest runs that ended failed or partially succeeded in the window (at most 5).
+   */
+  latestFailures: RunSummary[];
+  /**
+   * The window's top failure reasons (at most 3).
+   */
+  reasons: FailureReason[];
+}
 
 /**
  * `POST …/kiosk-tokens`, `POST …/integration-tokens`: the token is shown this once.
@@ -899,6 +990,20 @@ export interface ListNotificationsQuery {
 }
 
 /**
+ * The query parameters of `getOverview` (GET /api/overview).
+ */
+export interface GetOverviewQuery {
+  /**
+   * `1h`, `24h` (default), `7d` or `30d`.
+   */
+  window?: '1h' | '24h' | '7d' | '30d';
+  /**
+   * Comma-separated tenant slugs: only these of the caller's tenants (others named are ignored). Absent or empty: all of them.
+   */
+  tenants?: string;
+}
+
+/**
  * The query parameters of `listRuns` (GET /api/tenants/{tenant}/runs).
  */
 export interface ListRunsQuery {
@@ -1022,6 +1127,20 @@ export type ReportRunEventBody =
  */
 export interface CreateKioskTokenBody {
   label: string;
+}
+
+/**
+ * The request body of `createMultiTenantKioskToken` (POST /api/kiosk-tokens).
+ */
+export interface CreateMultiTenantKioskTokenBody {
+  label: string;
+  /**
+   * Tenant slugs, 1–50; a slug named twice counts once.
+   *
+   * @minItems 1
+   * @maxItems 50
+   */
+  tenants: string[];
 }
 
 /**
@@ -1258,6 +1377,7 @@ export const OPERATIONS = {
   listNotifications: { method: 'GET', path: '/api/notifications' },
   markAllNotificationsRead: { method: 'POST', path: '/api/notifications/read-all' },
   markNotificationRead: { method: 'POST', path: '/api/notifications/{id}/read' },
+  getOverview: { method: 'GET', path: '/api/overview' },
   listOperationTypes: { method: 'GET', path: '/api/tenants/{tenant}/operation-types' },
   listRuns: { method: 'GET', path: '/api/tenants/{tenant}/runs' },
   startRun: { method: 'POST', path: '/api/tenants/{tenant}/runs' },
@@ -1269,6 +1389,9 @@ export const OPERATIONS = {
   reportRunEvent: { method: 'POST', path: '/api/tenants/{tenant}/runs/{id}/events' },
   createKioskToken: { method: 'POST', path: '/api/tenants/{tenant}/kiosk-tokens' },
   revokeKioskToken: { method: 'DELETE', path: '/api/tenants/{tenant}/kiosk-tokens/{id}' },
+  listKioskTokens: { method: 'GET', path: '/api/kiosk-tokens' },
+  createMultiTenantKioskToken: { method: 'POST', path: '/api/kiosk-tokens' },
+  revokeMultiTenantKioskToken: { method: 'DELETE', path: '/api/kiosk-tokens/{id}' },
   createIntegrationToken: { method: 'POST', path: '/api/tenants/{tenant}/integration-tokens' },
   revokeIntegrationToken: { method: 'DELETE', path: '/api/tenants/{tenant}/integration-tokens/{id}' },
   getPolicySource: { method: 'GET', path: '/api/tenants/{tenant}/policy-source' },
@@ -1309,6 +1432,7 @@ export interface Operations {
   listNotifications: { query?: ListNotificationsQuery; answer: NotificationsPage };
   markAllNotificationsRead: { answer: null };
   markNotificationRead: { answer: null };
+  getOverview: { query?: GetOverviewQuery; answer: OverviewAnswer };
   listOperationTypes: { answer: OperationTypesAnswer };
   listRuns: { query?: ListRunsQuery; answer: RunsPage };
   startRun: { body: StartRunBody; answer: StartAnswer };
@@ -1320,6 +1444,9 @@ export interface Operations {
   reportRunEvent: { body: ReportRunEventBody; answer: RunAnswer };
   createKioskToken: { body: CreateKioskTokenBody; answer: TokenCreated };
   revokeKioskToken: { answer: null };
+  listKioskTokens: { answer: KioskTokensAnswer };
+  createMultiTenantKioskToken: { body: CreateMultiTenantKioskTokenBody; answer: TokenCreated };
+  revokeMultiTenantKioskToken: { answer: null };
   createIntegrationToken: { body: CreateIntegrationTokenBody; answer: TokenCreated };
   revokeIntegrationToken: { answer: null };
   getPolicySource: { answer: PolicySourceAnswer };

@@ -11,7 +11,8 @@ export type Actor =
       user: { id: string; email: string; name: string };
       memberships: { tenant: TenantRef; role: Role }[];
     }
-  | { kind: 'kiosk'; tokenId: string; tenant: TenantRef; label: string }
+  /** A wall display's token: reads its tenants (one or several, ordered by slug; never none) and nothing else. */
+  | { kind: 'kiosk'; tokenId: string; tenants: TenantRef[]; label: string }
   | { kind: 'integration'; tokenId: string; tenant: TenantRef; label: string };
 
 /** Runboard itself (the scheduler), acting in one tenant. Never resolved from a token. */

@@ -13,7 +13,7 @@ export type TenantAccess<A extends Caller = Actor> = { tenant: TenantRef; role: 
 
 /**
  * The one access check for every tenant route and socket handler. Deny by default: a caller gets through
- * only as a member with a sufficient role, or as that tenant's own kiosk token reading it. Non-members get
+ * only as a member with a sufficient role, or as a kiosk token bound to that tenant reading it. Non-members get
  * `forbidden` whether or not the tenant exists, so tenant names cannot be probed.
  */
 export function requireTenantAccess<A extends Caller>(actor: A, tenantSlug: string, need: Need): TenantAccess<A> {
@@ -24,12 +24,33 @@ export function requireTenantAccess<A extends Caller>(actor: A, tenantSlug: stri
     if (minimum && !roleAtLeast(membership.role, minimum)) throw forbidden(`This needs the ${minimum} role or higher.`);
     return { tenant: membership.tenant, role: membership.role, actor };
   }
+  if (actor.kind === 'kiosk') {
+    // Each of its tenants (docs/api.md §12), to read only.
+    const tenant = actor.tenants.find((t) => t.slug === tenantSlug);
+    if (!tenant || need !== 'read') throw forbidden();
+    return { tenant, role: null, actor };
+  }
   if (actor.tenant.slug !== tenantSlug) throw forbidden();
   // Runboard's own scheduled work in its tenant: anything but reporting, which is the mirroring system's.
   if (actor.kind === 'system' && need !== 'report') return { tenant: actor.tenant, role: null, actor };
-  if (actor.kind === 'kiosk' && need === 'read') return { tenant: actor.tenant, role: null, actor };
   if (actor.kind === 'integration' && (need === 'start' || need === 'report')) return { tenant: actor.tenant, role: null, actor };
   throw forbidden();
+}
+
+/**
+ * Every tenant in which the caller passes `need`, by the same rule as requireTenantAccess: for routes that span
+ * tenants (a member's tenants from a role, a kiosk token's tenants to read, a tenant token's own tenant).
+ */
+export function tenantsWhere(actor: Caller, need: Need): TenantRef[] {
+  const candidates = actor.kind === 'user' ? actor.memberships.map((m) => m.tenant) : actor.kind === 'kiosk' ? actor.tenants : [actor.tenant];
+  return candidates.filter((tenant) => {
+    try {
+      requireTenantAccess(actor, tenant.slug, need);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Routes that belong to a signed-in person (inbox, /me, logout), never to kiosk or integration tokens. */

@@ -21,7 +21,8 @@ Commands:
   user:create <email> --password <pw> --name "<name>"   create a user
   member:add <tenant> <email> <role>                    add a member, or change its role (${[...ROLES].reverse().join(', ')})
   member:remove <tenant> <email>                        remove a member
-  kiosk:create <tenant> "<label>"                       create a kiosk token for NOC wall displays (shown once)
+  kiosk:create <tenant>[,<tenant>…] "<label>"           create a kiosk token for NOC wall displays, reading one
+                                                        tenant or several (shown once)
   integration:create <tenant> "<label>"                 create an integration token for mirrored runs (shown once)
   source:set <tenant> simulated [--policies N] [--revision N]
                                                         give a tenant the built-in simulated policy source
@@ -37,6 +38,7 @@ Examples:
   npm run admin -- user:create alice@acme.test --password 'a long secret' --name "Alice Example"
   npm run admin -- member:add acme alice@acme.test operator
   npm run admin -- kiosk:create acme "NOC wall 1"
+  npm run admin -- kiosk:create acme,globex "NOC wall"
   npm run admin -- source:set acme simulated --policies 200
   npm run admin -- source:set acme graph --url https://graph.microsoft.com/beta \\
       --collections deviceManagement/deviceConfigurations,deviceManagement/deviceCompliancePolicies --credential-file ./graph.token
@@ -106,7 +108,7 @@ const COMMANDS: Record<string, Command> = {
       console.log(`Removed ${email} from ${tenant}.`);
     },
   },
-  'kiosk:create': tokenCommand('kiosk'),
+  'kiosk:create': kioskCommand(),
   'source:set': sourceCommand(),
   'integration:create': tokenCommand('integration'),
   'db:migrate': {
@@ -119,13 +121,18 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-function tokenCommand(kind: 'kiosk' | 'integration'): Command {
+/** A token's label: 1-200 characters once trimmed. */
+function checkLabel(label: string | undefined): void {
+  const length = label!.trim().length;
+  if (length < 1 || length > 200) throw new UsageError('A label is 1-200 characters.');
+}
+
+function tokenCommand(kind: 'integration'): Command {
   return {
     args: ['tenant', '"label"'],
     services: true,
     check([, label]) {
-      const length = label!.trim().length;
-      if (length < 1 || length > 200) throw new UsageError('A label is 1-200 characters.');
+      checkLabel(label);
     },
     async run({ services }, [slug, rawLabel]) {
       const label = rawLabel!.trim();
@@ -134,7 +141,40 @@ function tokenCommand(kind: 'kiosk' | 'integration'): Command {
       const { id, token } = await services.auth.createTenantToken(kind, tenant.id, label, null);
       console.log(`Created ${kind} token "${label}" for ${tenant.slug} (id ${id}). It is shown only this once:`);
       console.log(token);
-      if (kind === 'kiosk') console.log(`Wall display: /t/${tenant.slug}/wall?kiosk=<token>`);
+    },
+  };
+}
+
+/** The most tenants one kiosk token reads (as `POST /api/kiosk-tokens` allows). */
+const MAX_KIOSK_TENANTS = 50;
+
+/** `acme,globex` → the slugs, each once, in order. */
+const tenantList = (list: string): string[] => [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
+
+/** A kiosk token for one tenant or several (docs/api.md §12): `kiosk:create acme,globex "NOC wall"`. */
+function kioskCommand(): Command {
+  return {
+    args: ['tenant[,tenant…]', '"label"'],
+    services: true,
+    check([list, label]) {
+      const slugs = tenantList(list!);
+      if (slugs.length === 0) throw new UsageError('Name the tenants the wall shows, e.g. kiosk:create acme,globex "NOC wall".');
+      if (slugs.length > MAX_KIOSK_TENANTS) throw new UsageError(`A kiosk token reads at most ${MAX_KIOSK_TENANTS} tenants.`);
+      checkLabel(label);
+    },
+    async run({ services }, [list, rawLabel]) {
+      const label = rawLabel!.trim();
+      const tenants = [];
+      for (const slug of tenantList(list!)) {
+        const tenant = await services.tenants.findTenant(slug);
+        if (!tenant) throw new AppError(404, 'not_found', `Tenant "${slug}" was not found.`);
+        tenants.push(tenant);
+      }
+      const { id, token } = await services.auth.createKioskToken(tenants.map((t) => t.id), label, null);
+      console.log(`Created kiosk token "${label}" for ${tenants.map((t) => t.slug).join(', ')} (id ${id}). It is shown only this once:`);
+      console.log(token);
+      if (tenants.length === 1) console.log(`Wall display: /t/${tenants[0]!.slug}/wall?kiosk=<token>`);
+      else console.log(`Wall display: /wall?kiosk=<token> (every tenant of the token), or /t/<tenant>/wall?kiosk=<token> (one of them)`);
     },
   };
 }

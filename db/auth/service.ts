@@ -1,6 +1,6 @@
 import type { Actor, TenantRef } from '../access/actor.ts';
 import type { Changefeed } from '../changefeed/publisher.ts';
-import { notFound } from '../errors.ts';
+import { notFound, validationFailed } from '../errors.ts';
 import { normalizeEmail } from '../tenants/service.ts';
 import type { TenantStore } from '../tenants/store.ts';
 import type { TokenKind } from './entities.ts';
@@ -8,9 +8,9 @@ import type { TokenRow, TokenStore } from './store.ts';
 import { DUMMY_HASH, verifyPassword } from './passwords.ts';
 import { hashToken, looksLikeToken, newToken } from './tokens.ts';
 
-import type { MembershipView, UserView } from './view.ts';
+import type { KioskTokenView, MembershipView, UserView } from './view.ts';
 
-export type { MembershipView, UserView };
+export type { KioskTokenView, MembershipView, UserView };
 export type LoginResult = { token: string; user: UserView; memberships: MembershipView[]; expiresAt: Date };
 
 /** Sessions, kiosk and integration tokens: issue, resolve to an actor, revoke. */
@@ -85,9 +85,15 @@ export class AuthService {
         memberships: (row.memberships ?? []).map((m) => ({ tenant: { id: m.id, slug: m.slug, name: m.name }, role: m.role })),
       };
     }
+    const label = row.label ?? '(unlabelled token)';
+    if (row.kind === 'kiosk') {
+      // The store refuses a kiosk token bound to no tenant; this keeps the actor's "never none" true regardless.
+      if (row.kiosk_tenants.length === 0) return null;
+      return { kind: 'kiosk', tokenId: row.id, tenants: row.kiosk_tenants, label };
+    }
     if (!row.tenant_id || row.tenant_slug === null || row.tenant_name === null) return null;
     const tenant: TenantRef = { id: row.tenant_id, slug: row.tenant_slug, name: row.tenant_name };
-    return { kind: row.kind, tokenId: row.id, tenant, label: row.label ?? '(unlabelled token)' };
+    return { kind: row.kind, tokenId: row.id, tenant, label };
   }
 
   /** Revokes a token at once and tells every gateway to drop its sockets. */
@@ -96,22 +102,63 @@ export class AuthService {
     await this.changefeed.control({ type: 'token:revoked', tokenId });
   }
 
-  /** A tenant-bound token (kiosk or integration), shown once. */
+  /** A tenant-bound token (kiosk or integration), shown once. A kiosk token made here reads that one tenant. */
   async createTenantToken(
     kind: Exclude<TokenKind, 'user'>,
     tenantId: string,
     label: string,
     createdBy: string | null,
   ): Promise<{ id: string; token: string }> {
+    if (kind === 'kiosk') return this.createKioskToken([tenantId], label, createdBy);
     const { token, hash } = newToken(kind);
-    const expiresAt = kind === 'kiosk' ? new Date(Date.now() + this.ttl.kioskDays * 86_400_000) : null;
-    const id = await this.tokens.insert({ hash, kind, tenantId, label, createdBy, expiresAt });
+    const id = await this.tokens.insert({ hash, kind, tenantId, label, createdBy, expiresAt: null });
+    return { id, token };
+  }
+
+  /**
+   * A kiosk token bound to these tenants (docs/api.md §12), shown once; the caller has checked who may create it.
+   * Its list never changes: a tenant is not taken off a token (revoke it and create another).
+   */
+  async createKioskToken(tenantIds: string[], label: string, createdBy: string | null): Promise<{ id: string; token: string }> {
+    if (tenantIds.length === 0) throw validationFailed([{ path: 'tenants', message: 'A kiosk token reads at least one tenant.' }]);
+    const { token, hash } = newToken('kiosk');
+    const expiresAt = new Date(Date.now() + this.ttl.kioskDays * 86_400_000);
+    const id = await this.tokens.insertKiosk({ hash, tenantIds: [...new Set(tenantIds)], label, createdBy, expiresAt });
     return { id, token };
   }
 
   /** Revokes a tenant token of the given kind; not_found for other tenants' tokens (no probing). */
   async revokeTenantToken(kind: Exclude<TokenKind, 'user'>, tenantId: string, tokenId: string): Promise<void> {
-    if (!(await this.tokens.revokeTenantToken(kind, tenantId, tokenId))) throw notFound('The token');
+    if (kind === 'kiosk') return this.revokeKioskToken([tenantId], tokenId);
+    if (!(await this.tokens.revokeIntegration(tenantId, tokenId))) throw notFound('The token');
     await this.changefeed.control({ type: 'token:revoked', tokenId });
+  }
+
+  /**
+   * Revokes a kiosk token bound to any of these tenants (those the caller may manage tokens in), whatever its
+   * other tenants; not_found for every other id. Revoking it again succeeds (the gateways are told again).
+   */
+  async revokeKioskToken(tenantIds: string[], tokenId: string): Promise<void> {
+    if (!(await this.tokens.revokeKiosk(tenantIds, tokenId))) throw notFound('The token');
+    await this.changefeed.control({ type: 'token:revoked', tokenId });
+  }
+
+  /**
+   * The valid kiosk tokens bound to any of the `managed` tenants, newest first (at most `limit`), naming of each
+   * token's tenants only those in `visible` (the caller's own memberships).
+   */
+  async kioskTokens(managed: TenantRef[], visible: ReadonlySet<string>, limit = 500): Promise<KioskTokenView[]> {
+    const rows = await this.tokens.kioskTokensOf(managed.map((t) => t.id), limit);
+    return rows.map((row) => {
+      const shown = row.tenants.filter((t) => visible.has(t.slug));
+      return {
+        id: row.id,
+        label: row.label ?? '(unlabelled token)',
+        tenants: shown.map((t) => ({ slug: t.slug, name: t.name })),
+        otherTenants: row.tenants.length - shown.length,
+        createdAt: new Date(row.created_at).toISOString(),
+        expiresAt: row.expires_at ? new Date(row.expires_at).toISOString() : null,
+      };
+    });
   }
 }

@@ -6,6 +6,7 @@ import { Migration20261203000000DropRunAttempts } from './Migration2026120300000
 import { Migration20261203100000PolicyModules } from './Migration20261203100000PolicyModules.ts';
 import { Migration20261203180000RunInsight } from './Migration20261203180000RunInsight.ts';
 import { Migration20261204000000Webhooks } from './Migration20261204000000Webhooks.ts';
+import { Migration20261204100000KioskTenants } from './Migration20261204100000KioskTenants.ts';
 
 /** Every migration, in order. Listed explicitly so they load the same under tsx and in bundles. */
 export const migrations: MigrationObject[] = [
@@ -16,4 +17,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261203100000PolicyModules', class: Migration20261203100000PolicyModules },
   { name: 'Migration20261203180000RunInsight', class: Migration20261203180000RunInsight },
   { name: 'Migration20261204000000Webhooks', class: Migration20261204000000Webhooks },
+  { name: 'Migration20261204100000KioskTenants', class: Migration20261204100000KioskTenants },
 ];

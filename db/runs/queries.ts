@@ -2,9 +2,12 @@ import type { Catalog } from '../catalog/catalog.ts';
 import { BASELINE_DAYS, NO_BASELINE, type RunBaselines } from './baselines.ts';
 import type { RunHistoryStore } from './history-store.ts';
 import { RUN_BUCKETS, STATS_WINDOWS, type RunBaseline, type RunOutcome, type StatsWindow } from './model.ts';
-import type { RunReasonStore } from './reason-store.ts';
-import type { RunFilters, RunSearch, RunStore } from './store.ts';
-import { toHistoryEntry, toRunView, type BucketCounts, type FailureReason, type RunHistoryEntry, type RunStats, type RunView } from './view.ts';
+import type { ReasonSummaryRow, RunReasonStore } from './reason-store.ts';
+import type { RunFilters, RunRow, RunSearch, RunStore } from './store.ts';
+import { summaryOf, toHistoryEntry, toRunView, type BucketCounts, type FailureReason, type RunHistoryEntry, type RunStats, type RunView } from './view.ts';
+
+/** A run without its failures list, as lists, pushes and the overview carry it. */
+type RunSummary = Omit<RunView, 'failures'>;
 
 export type { RunFilters, RunSearch };
 
@@ -39,6 +42,31 @@ export function idPrefixRange(text: string): [string, string] | undefined {
   const asUuid = (digits: string) => [digits.slice(0, 8), digits.slice(8, 12), digits.slice(12, 16), digits.slice(16, 20), digits.slice(20)].join('-');
   return [asUuid(hex.padEnd(32, '0')), asUuid(hex.padEnd(32, 'f'))];
 }
+
+/** A reason of the summary on the wire. */
+const toFailureReason = (row: ReasonSummaryRow): FailureReason => ({
+  code: row.code,
+  runs: row.runs,
+  failures: row.failures,
+  types: row.types,
+  lastSeenAt: row.last_seen_at.toISOString(),
+  message: row.message,
+});
+
+/** How much of each tenant the overview shows (docs/api.md §12). */
+export const OVERVIEW_LIMITS = { running: 20, latestFailures: 5, reasons: 3 } as const;
+
+/** A tenant of an overview, as actors hold them; slug and name are read with the figures (the database's). */
+export type OverviewTenant = { id: string; slug: string; name?: string };
+
+/** One tenant's tile of the overview (docs/api.md §12). */
+export type TenantFigures = {
+  tenant: { slug: string; name: string };
+  buckets: BucketCounts;
+  running: RunSummary[];
+  latestFailures: RunSummary[];
+  reasons: FailureReason[];
+};
 
 const emptyBuckets = (): BucketCounts => Object.fromEntries(RUN_BUCKETS.map((b) => [b, 0])) as BucketCounts;
 
@@ -86,15 +114,7 @@ export class RunQueries {
   /** Failures grouped by reason code over the tenant's runs created in the window, most runs first. */
   async failureReasons(tenantId: string, window: StatsWindow, limit: number): Promise<FailureReason[]> {
     const since = new Date(Date.now() - STATS_WINDOWS[window] * 1000);
-    const rows = await this.reasons.summary(tenantId, since, limit);
-    return rows.map((row) => ({
-      code: row.code,
-      runs: row.runs,
-      failures: row.failures,
-      types: row.types,
-      lastSeenAt: row.last_seen_at.toISOString(),
-      message: row.message,
-    }));
+    return (await this.reasons.summary(tenantId, since, limit)).map(toFailureReason);
   }
 
   /** Each type's baseline in the tenant (NO_BASELINE for a type without completed runs in 30 days). */
@@ -157,6 +177,51 @@ export class RunQueries {
       window,
       buckets,
       types: [...types.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([type, b]) => ({ type, buckets: b })),
+    };
+  }
+
+  /**
+   * The overview of many tenants (docs/api.md §12), by tenant name: per tenant its buckets (the stats rule),
+   * newest running runs, latest failed or partially succeeded runs and top failure reasons. Each figure is one
+   * statement for all the tenants at once — never one per tenant — and the four run at the same time, each on
+   * its own pool connection. Tenants that do not exist (any more) are left out.
+   */
+  async overview(tenants: readonly OverviewTenant[], window: StatsWindow): Promise<TenantFigures[]> {
+    if (tenants.length === 0) return [];
+    const ids = [...new Set(tenants.map((t) => t.id))];
+    const since = new Date(Date.now() - STATS_WINDOWS[window] * 1000);
+    const [counts, running, failed, reasons] = await Promise.all([
+      this.store.countByTenantAndBucket(ids, window),
+      this.store.runningByTenant(ids, OVERVIEW_LIMITS.running),
+      this.store.latestFailedByTenant(ids, window, OVERVIEW_LIMITS.latestFailures),
+      this.reasons.summaryByTenant(ids, since, OVERVIEW_LIMITS.reasons),
+    ]);
+    const tiles = new Map<string, TenantFigures>();
+    for (const { tenant_id, slug, name, bucket, count } of counts) {
+      const tile = tiles.get(tenant_id) ?? { tenant: { slug, name }, buckets: emptyBuckets(), running: [], latestFailures: [], reasons: [] };
+      if (bucket) tile.buckets[bucket] += count;
+      tiles.set(tenant_id, tile);
+    }
+    const summary = (row: RunRow) => summaryOf(toRunView(row, this.catalog));
+    // Rows come ordered per tenant (newest first), so pushing keeps each list in order.
+    for (const row of running) tiles.get(row.tenant_id)?.running.push(summary(row));
+    for (const row of failed) tiles.get(row.tenant_id)?.latestFailures.push(summary(row));
+    for (const row of reasons) tiles.get(row.tenant_id)?.reasons.push(toFailureReason(row));
+    return [...tiles.values()].sort((a, b) => a.tenant.name.localeCompare(b.tenant.name) || a.tenant.slug.localeCompare(b.tenant.slug));
+  }
+
+  /** The SQL of each of the overview's statements, likewise (`runningForm`: the product's row_number(), or a LATERAL). */
+  overviewSql(tenantIds: string[], window: StatsWindow, runningForm: 'ranked' | 'lateral' = 'ranked'): Record<'buckets' | 'running' | 'latestFailures' | 'reasons', { sql: string; params: unknown[] }> {
+    const since = new Date(Date.now() - STATS_WINDOWS[window] * 1000);
+    const compiled = (query: { compile: () => { sql: string; parameters: readonly unknown[] } }) => {
+      const { sql, parameters } = query.compile();
+      return { sql, params: [...parameters] };
+    };
+    return {
+      buckets: compiled(this.store.overviewBucketsQuery(tenantIds, window)),
+      running: compiled(this.store.overviewRunningQuery(tenantIds, OVERVIEW_LIMITS.running, runningForm)),
+      latestFailures: compiled(this.store.overviewFailuresQuery(tenantIds, window, OVERVIEW_LIMITS.latestFailures)),
+      reasons: compiled(this.reasons.summaryByTenantQuery(tenantIds, since, OVERVIEW_LIMITS.reasons)),
     };
   }
 

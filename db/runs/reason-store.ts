@@ -1,4 +1,4 @@
-import { sql, type QueryCreator, type Selectable, type SqlBool } from 'kysely';
+import { sql, type ExpressionBuilder, type QueryCreator, type Selectable, type SqlBool } from 'kysely';
 import { clockTimestamp, queries, type Database } from '../database.ts';
 import type { Orm } from '../orm.ts';
 import type { RunFailure } from './model.ts';
@@ -23,6 +23,17 @@ export function reasonDeltas(failures: readonly RunFailure[]): ReasonDelta[] {
     } else byCode.set(code, { code, failures: 1, message });
   }
   return [...byCode.values()];
+}
+
+/** What the summary says of each code: runs, failures, types, when last seen and the latest message. */
+function reasonFigures(eb: ExpressionBuilder<Database & { f: Selectable<Database['run_failure_reasons']> }, 'f'>) {
+  return [
+    eb.fn.countAll<string>().as('runs'),
+    eb.fn.sum<string>('f.failures').as('failures'),
+    sql<string[]>`array_agg(distinct f.type order by f.type)`.as('types'),
+    eb.fn.max('f.last_seen_at').as('last_seen_at'),
+    sql<string>`(array_agg(f.message order by f.last_seen_at desc))[1]`.as('message'),
+  ] as const;
 }
 
 /** The one owner of `run_failure_reasons` SQL: one row per run and reason code, upserted as failures arrive. */
@@ -74,14 +85,7 @@ export class RunReasonStore {
   summaryQuery(tenantId: string, since: Date, limit: number) {
     return queries(this.orm)
       .selectFrom('run_failure_reasons as f')
-      .select((eb) => [
-        'f.code',
-        eb.fn.countAll<string>().as('runs'),
-        eb.fn.sum<string>('f.failures').as('failures'),
-        sql<string[]>`array_agg(distinct f.type order by f.type)`.as('types'),
-        eb.fn.max('f.last_seen_at').as('last_seen_at'),
-        sql<string>`(array_agg(f.message order by f.last_seen_at desc))[1]`.as('message'),
-      ])
+      .select((eb) => ['f.code', ...reasonFigures(eb)])
       .where('f.tenant_id', '=', tenantId)
       .where('f.run_created_at', '>=', since)
       .groupBy('f.code')
@@ -89,5 +93,31 @@ export class RunReasonStore {
       .orderBy('failures', 'desc')
       .orderBy('f.code')
       .limit(limit);
+  }
+
+  /**
+   * The summary of each of these tenants in one statement (docs/api.md §12), in the summary's order, at most
+   * `limit` reasons per tenant: one aggregate over the tenants' reasons of the window, ranked per tenant.
+   */
+  async summaryByTenant(tenantIds: readonly string[], since: Date, limit: number): Promise<(ReasonSummaryRow & { tenant_id: string })[]> {
+    const rows = await this.summaryByTenantQuery(tenantIds, since, limit).execute();
+    return rows.map(({ rank: _rank, ...row }) => ({ ...row, runs: Number(row.runs), failures: Number(row.failures), last_seen_at: new Date(row.last_seen_at as Date | string) }));
+  }
+
+  /** The per-tenant summaries' query; public for the benchmark. */
+  summaryByTenantQuery(tenantIds: readonly string[], since: Date, limit: number) {
+    const db = queries(this.orm);
+    const ranked = db
+      .selectFrom('run_failure_reasons as f')
+      .select((eb) => [
+        'f.tenant_id',
+        'f.code',
+        ...reasonFigures(eb),
+        sql<number>`row_number() over (partition by f.tenant_id order by count(*) desc, sum(f.failures) desc, f.code)`.as('rank'),
+      ])
+      .where('f.tenant_id', 'in', [...tenantIds])
+      .where('f.run_created_at', '>=', since)
+      .groupBy(['f.tenant_id', 'f.code']);
+    return db.selectFrom(ranked.as('g')).selectAll('g').where('g.rank', '<=', limit).orderBy('g.tenant_id').orderBy('g.rank');
   }
 }

@@ -1,4 +1,4 @@
-import { sql, type Expression, type ExpressionBuilder, type Selectable, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { clockTimestamp, queries, secondsAgo, type Database, type Db, type Tx } from '../database.ts';
 import type { NotificationStore, QueuedNotification } from '../notifications/store.ts';
 import type { Orm } from '../orm.ts';
@@ -109,6 +109,9 @@ const RUN_COLUMNS = [
   'r.started_at', 'r.completed_at', 'r.updated_at', 'r.version',
 ] as const;
 const RUN_COLUMNS_WITH_FAILURES = [...RUN_COLUMNS, 'r.failures'] as const;
+
+/** The start of a stats window, by the database's clock. */
+const windowStart = (window: StatsWindow) => sql<Date>`now() - make_interval(secs => ${STATS_WINDOWS[window]})`;
 
 /** SQL of one bucket, derived from the one bucket rule (db/runs/model.ts). */
 function bucketCondition(eb: ExpressionBuilder<RunTables, 'r'>, bucket: RunBucket) {
@@ -303,28 +306,36 @@ export class RunStore {
   }
 
   /**
-   * The stats query; public for the benchmark. The window and the older active runs are two index scans
-   * (an OR of both would read every run of the tenant); the first is index-only on the tenant/created index.
+   * The stats query; public for the benchmark: the tenant's runs of `statsRuns` per type and bucket (the window's
+   * scan is index-only on the tenant/created index).
    */
   statsQuery(tenantId: string, window: StatsWindow) {
-    const seconds = STATS_WINDOWS[window];
-    const since = sql<Date>`now() - make_interval(secs => ${seconds})`;
+    return queries(this.orm)
+      .selectFrom(this.statsRuns([tenantId], window).as('r'))
+      .select((eb) => ['r.type', bucketCase(eb as unknown as ExpressionBuilder<RunTables, 'r'>).as('bucket'), eb.fn.countAll<string>().as('count')])
+      .groupBy(sql`1, 2`);
+  }
+
+  /**
+   * The runs window stats count, of these tenants: those created in the window, and the still-active ones created
+   * before it (the stats rule, docs/api.md §3). Two index scans: an OR of both would read every run of the tenants.
+   * One tenant's `in (…)` is PostgreSQL's plain `=`, so the stats of one tenant plan as before.
+   */
+  private statsRuns(tenantIds: readonly string[], window: StatsWindow) {
+    const since = windowStart(window);
     const db = queries(this.orm);
     const inWindow = db
       .selectFrom('operation_runs as r')
-      .select(['r.type', 'r.status', 'r.outcome'])
-      .where('r.tenant_id', '=', tenantId)
+      .select(['r.tenant_id', 'r.type', 'r.status', 'r.outcome'])
+      .where('r.tenant_id', 'in', [...tenantIds])
       .where('r.created_at', '>=', since);
     const olderActive = db
       .selectFrom('operation_runs as r')
-      .select(['r.type', 'r.status', 'r.outcome'])
-      .where('r.tenant_id', '=', tenantId)
+      .select(['r.tenant_id', 'r.type', 'r.status', 'r.outcome'])
+      .where('r.tenant_id', 'in', [...tenantIds])
       .where('r.status', 'in', ACTIVE)
       .where('r.created_at', '<', since);
-    return db
-      .selectFrom(inWindow.unionAll(olderActive).as('r'))
-      .select((eb) => ['r.type', bucketCase(eb as unknown as ExpressionBuilder<RunTables, 'r'>).as('bucket'), eb.fn.countAll<string>().as('count')])
-      .groupBy(sql`1, 2`);
+    return inWindow.unionAll(olderActive);
   }
 
   /**
@@ -500,5 +511,122 @@ export class RunStore {
       .where('type', 'in', types)
       .groupBy('type')
       .execute();
+  }
+
+  // ── Many tenants on one screen (docs/api.md §12): one statement per figure for all the tenants at once ──
+
+  /**
+   * Per tenant, its slug, name and its runs per bucket under the stats rule (`statsRuns`): one row per tenant and
+   * bucket it has runs in, and a tenant without any as one row with a null bucket. Tenants that do not exist
+   * (any more) are absent.
+   */
+  async countByTenantAndBucket(tenantIds: readonly string[], window: StatsWindow): Promise<{ tenant_id: string; slug: string; name: string; bucket: RunBucket | null; count: number }[]> {
+    const rows = await this.overviewBucketsQuery(tenantIds, window).execute();
+    return rows.map((row) => ({ ...row, bucket: row.bucket as RunBucket | null, count: Number(row.count ?? 0) }));
+  }
+
+  /** The per-tenant bucket counts; public for the benchmark (the bucket CASE of `statsQuery`, grouped by tenant too). */
+  overviewBucketsQuery(tenantIds: readonly string[], window: StatsWindow) {
+    const db = queries(this.orm);
+    const counts = db
+      .selectFrom(this.statsRuns(tenantIds, window).as('r'))
+      .select((eb) => ['r.tenant_id', bucketCase(eb as unknown as ExpressionBuilder<RunTables, 'r'>).as('bucket'), eb.fn.countAll<string>().as('count')])
+      .groupBy(sql`1, 2`);
+    // Right-joined, so a tenant without runs in the window keeps its row (and its name).
+    return db
+      .selectFrom(counts.as('b'))
+      .rightJoin('tenants as t', 't.id', 'b.tenant_id')
+      .select(['t.id as tenant_id', 't.slug', 't.name', 'b.bucket', 'b.count'])
+      .where('t.id', 'in', [...tenantIds]);
+  }
+
+  /** Per tenant, its newest running runs (at most `limit`), newest first. */
+  async runningByTenant(tenantIds: readonly string[], limit: number): Promise<RunRow[]> {
+    return (await this.overviewRunningQuery(tenantIds, limit).execute()) as RunRow[];
+  }
+
+  /**
+   * The running runs' query: row_number() ≤ limit per tenant over the tenants' running runs (the product's), or
+   * a LATERAL per tenant (`lateral`, kept for the benchmark to compare plans). Both read only running runs, on a
+   * partial index (`operation_runs_running_heartbeat`, or `operation_runs_active_identity` per tenant), so a run
+   * running for days costs no walk back to it; the ranked form reads them in one scan, not one per tenant.
+   */
+  overviewRunningQuery(tenantIds: readonly string[], limit: number, form: 'ranked' | 'lateral' = 'ranked') {
+    const db = queries(this.orm);
+    if (form === 'ranked') {
+      const ranked = this.select(db, false)
+        .select(sql<number>`row_number() over (partition by r.tenant_id order by r.created_at desc, r.id desc)`.as('rank'))
+        .where('r.tenant_id', 'in', [...tenantIds])
+        .where('r.status', '=', 'running');
+      return db
+        .selectFrom(ranked.as('k'))
+        .selectAll('k')
+        .where('k.rank', '<=', limit)
+        .orderBy('k.tenant_id')
+        .orderBy('k.created_at', 'desc')
+        .orderBy('k.id', 'desc');
+    }
+    return this.perTenant(db, tenantIds, (eb) =>
+      eb
+        .selectFrom('operation_runs as r')
+        .selectAll('r')
+        .whereRef('r.tenant_id', '=', 'c.tenant_id')
+        .where('r.status', '=', 'running')
+        .orderBy('r.created_at', 'desc')
+        .orderBy('r.id', 'desc')
+        .limit(limit),
+    )
+      .orderBy('r.tenant_id')
+      .orderBy('r.created_at', 'desc')
+      .orderBy('r.id', 'desc');
+  }
+
+  /** Per tenant, its runs completed failed or partially succeeded in the window (at most `limit`), newest completion first. */
+  async latestFailedByTenant(tenantIds: readonly string[], window: StatsWindow, limit: number): Promise<RunRow[]> {
+    return (await this.overviewFailuresQuery(tenantIds, window, limit).execute()) as RunRow[];
+  }
+
+  /**
+   * The latest failures' query: a LATERAL per tenant reading its completed runs newest first on
+   * `operation_runs_tenant_completed` until `limit` of them are in the failed or partially succeeded bucket.
+   */
+  overviewFailuresQuery(tenantIds: readonly string[], window: StatsWindow, limit: number) {
+    const db = queries(this.orm);
+    return this.perTenant(db, tenantIds, (eb) =>
+      eb
+        .selectFrom('operation_runs as r')
+        .selectAll('r')
+        .whereRef('r.tenant_id', '=', 'c.tenant_id')
+        .where('r.status', '=', 'completed')
+        .where('r.completed_at', '>=', windowStart(window))
+        .where((inner) => {
+          const runs = inner as unknown as ExpressionBuilder<RunTables, 'r'>;
+          return runs.or([bucketCondition(runs, 'failed'), bucketCondition(runs, 'partially_succeeded')]);
+        })
+        .orderBy('r.completed_at', 'desc')
+        .orderBy('r.id', 'desc')
+        .limit(limit),
+    )
+      .orderBy('r.tenant_id')
+      .orderBy('r.completed_at', 'desc')
+      .orderBy('r.id', 'desc');
+  }
+
+  /**
+   * RunRows of `perTenant(tenant)`, a query of one tenant's runs (aliased `r`, correlated on `c.tenant_id`), for
+   * each of the tenants: the tenants' ids as a row set, each joined LATERAL to its own runs.
+   */
+  private perTenant(
+    db: Db,
+    tenantIds: readonly string[],
+    perTenant: (eb: ExpressionBuilder<Database & { c: { tenant_id: string } }, 'c'>) => SelectQueryBuilder<Database & { c: { tenant_id: string } } & { r: Selectable<Database['operation_runs']> }, 'c' | 'r', Selectable<Database['operation_runs']>>,
+  ) {
+    const tenants = sql<{ tenant_id: string }>`(select unnest(${[...tenantIds]}::uuid[]) as tenant_id)`.as('c');
+    return db
+      .selectFrom(tenants)
+      .innerJoinLateral((eb) => perTenant(eb).as('r'), (join) => join.onTrue())
+      .innerJoin('tenants as t', 't.id', 'r.tenant_id')
+      .leftJoin('users as u', 'u.id', 'r.initiator_id')
+      .select(RUN_COLUMNS);
   }
 }

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { Role } from '../../db/access/roles.ts';
 import type { BackupSetDetail, BackupSetPage } from '../../db/backups/service.ts';
-import type { MembershipView, UserView } from '../../db/auth/view.ts';
+import type { KioskTokenView, MembershipView, UserView } from '../../db/auth/view.ts';
 import type { OperationTypeView } from '../../db/catalog/view.ts';
 import { DRIFT_CHANGES } from '../../db/drift/entity.ts';
 import type { DriftFindingsPage, DriftStatus } from '../../db/drift/service.ts';
@@ -13,7 +13,7 @@ import { MAX_KEYSET_CURSOR } from '../../db/inventory/keyset.ts';
 import type { NotificationPage, NotificationView } from '../../db/notifications/view.ts';
 import type { RestorePage, RestoreView } from '../../db/restores/service.ts';
 import { MAX_LIST_LIMIT, RUN_BUCKETS, STATS_WINDOWS, type RunBucket, type StatsWindow } from '../../db/runs/model.ts';
-import type { FailureReason, RunHistoryEntry, RunStats, RunView, StartAnswer, TypeBaseline } from '../../db/runs/view.ts';
+import type { BucketCounts, FailureReason, RunHistoryEntry, RunStats, RunView, StartAnswer, TypeBaseline } from '../../db/runs/view.ts';
 import { policySourceInput } from '../../db/sources/schema.ts';
 import type { PolicySourceView } from '../../db/sources/service.ts';
 import { policyIdList } from '../../db/catalog/operations.ts';
@@ -22,7 +22,7 @@ import { WEBHOOK_EVENTS, WEBHOOK_FORMATS, WEBHOOK_OUTCOMES } from '../../db/webh
 import type { DeliveryView, WebhookPayload, WebhookView } from '../../db/webhooks/view.ts';
 
 // Shapes owned by the services that build them, named here for the wire.
-export type { FailureReason, NotificationView, OperationTypeView, Role, RunBucket, RunHistoryEntry, RunView, StartAnswer, StatsWindow, TypeBaseline };
+export type { BucketCounts, FailureReason, NotificationView, OperationTypeView, Role, RunBucket, RunHistoryEntry, RunView, StartAnswer, StatsWindow, TypeBaseline };
 
 // ── Shared pieces ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -91,7 +91,6 @@ export type RunAnswer = { run: RunView };
 export const statsQuery = z.strictObject({
   window: z.enum(Object.keys(STATS_WINDOWS) as [StatsWindow, ...StatsWindow[]]).default('24h'),
 });
-export type BucketCounts = Record<RunBucket, number>;
 /** `GET …/stats` */
 export type Stats = RunStats;
 
@@ -289,3 +288,6 @@ export const multiKioskBody = z.strictObject({
   tenants: z.array(TENANT_SLUG).min(1).max(50).transform((list) => [...new Set(list)]),
 });
 export type MultiKioskBody = z.input<typeof multiKioskBody>;
+export type { KioskTokenView };
+/** `GET /api/kiosk-tokens`: the valid kiosk tokens of the tenants where the caller is owner or manager, newest first. */
+export type KioskTokensAnswer = { tokens: KioskTokenView[] };

@@ -64,6 +64,28 @@ describe('admin CLI', () => {
     expect((await call(app.baseUrl, 'GET', '/api/tenants/initech/runs', { token })).status).toBe(403);
   }, 90_000); // seven CLI processes, each starting Node and connecting: bounded, but past 30 s on a busy machine
 
+  it('creates a kiosk token for several tenants (docs/api.md §12) that reads each of them and no other', async () => {
+    expect(await admin('tenant:create', 'initrode', 'Initrode')).toMatchObject({ code: 0 });
+    const kiosk = await admin('kiosk:create', 'initech, initrode,initech', 'NOC wall');
+    expect(kiosk.code, kiosk.stderr).toBe(0);
+    expect(kiosk.stdout).toContain('for initech, initrode');
+    expect(kiosk.stdout).toContain('/wall?kiosk=<token>');
+    const printed = kiosk.stdout.split('\n').filter((l) => /^rbk_/.test(l.trim()));
+    expect(printed).toHaveLength(1);
+    for (const tenant of ['initech', 'initrode']) expect((await call(app.baseUrl, 'GET', `/api/tenants/${tenant}/runs`, { token: printed[0]!.trim() })).status).toBe(200);
+    expect((await call(app.baseUrl, 'GET', '/api/tenants/umbrella/runs', { token: printed[0]!.trim() })).status).toBe(403);
+  }, 60_000);
+
+  it('an unknown tenant among several is one line, exit 1, and no token', async () => {
+    const count = async () => Number((await env.services.orm.em.fork().execute<{ n: string }[]>(`select count(*) as n from auth_tokens where kind = 'kiosk'`))[0]?.n);
+    const before = await count();
+    const result = await admin('kiosk:create', 'initech,no-such-tenant', 'NOC wall');
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe('Tenant "no-such-tenant" was not found.');
+    oneLineError(result);
+    expect(await count()).toBe(before);
+  }, 30_000);
+
   it.each([
     { args: [], code: 2 },
     { args: ['nope:nope'], code: 2 },
@@ -73,6 +95,9 @@ describe('admin CLI', () => {
     { args: ['member:add', 'no-such-tenant', 'peter@initech.test', 'operator'], code: 1 },
     { args: ['user:create', 'short@initech.test', '--password', 'x', '--name', 'Short'], code: 1 },
     { args: ['kiosk:create', 'initech', ''], code: 2 },
+    { args: ['kiosk:create', ',', 'NOC wall'], code: 2 },
+    { args: ['kiosk:create', Array.from({ length: 51 }, (_, i) => `t${i}`).join(','), 'NOC wall'], code: 2 },
+    { args: ['kiosk:create', 'initech,initrode'], code: 2 },
   ])('refuses $args with exit $code and one clear line', async ({ args, code }) => {
     const result = await admin(...args);
     expect(result.code).toBe(code);

@@ -4,7 +4,7 @@ import { systemActor } from '../../db/access/actor.ts';
 import type { Role } from '../../db/access/roles.ts';
 import { socketHandlers } from '../../server/live/handlers/index.ts';
 import { call, startApp, type ApiResponse, type RunningApp } from '../helpers/app.ts';
-import { expectError } from '../helpers/instances.ts';
+import { expectError, startSecondInstance } from '../helpers/instances.ts';
 import { RecordingClient, refusal } from '../helpers/live.ts';
 import { issueSession } from '../helpers/sessions.ts';
 import { createTestEnv, seedTenant, testPasswordHash, type Seeded, type TestEnv } from '../helpers/stack.ts';
@@ -26,7 +26,8 @@ type Tenant = (typeof TENANTS)[number];
 
 /**
  * Every kind of caller, all relative to acme ("own"). A kiosk of another tenant is the acme kiosk on globex,
- * a non-member is every acme user on globex and the user with no membership at all on acme.
+ * a non-member is every acme user on globex and the user with no membership at all on acme. The multi-tenant
+ * kiosk (docs/api.md §12) is bound to acme and globex: it reads both like a kiosk, and nothing else.
  */
 const PRINCIPALS = [
   'anonymous',
@@ -37,6 +38,7 @@ const PRINCIPALS = [
   'operator',
   'readonly',
   'kiosk',
+  'multiKiosk', // bound to acme and globex
   'integration',
   'revokedKiosk',
   'revokedIntegration',
@@ -58,12 +60,18 @@ type Target = { runId: string; mirroredRunId: string; kioskId: string; integrati
 type RestoreTargets = { backupSetId: string; discardedRestoreId: string };
 /** acme's backup set, for the body of `POST …/restores` (bodies are built before any target exists). */
 const ownBackupSet = { id: '' };
+/** A spare kiosk token bound to acme and globex, for `DELETE /api/kiosk-tokens/:id`. */
+const spareMultiKiosk = { id: '' };
 
 type Access =
   /** Anyone; the answer does not depend on the caller. */
   | { public: number }
-  /** A signed-in person's own routes (inbox, /me, logout); kiosk and integration tokens get 403. */
-  | { user: number; forOwner?: { principal: Principal; status: number } }
+  /**
+   * A signed-in person's own routes (inbox, /me, logout); kiosk and integration tokens get 403. `below`: users
+   * whose role in acme is below `role` (non-members too) get `status` instead. `kiosk`: kiosk tokens may call it
+   * too (their own tenants), answering this.
+   */
+  | { user: number; forOwner?: { principal: Principal; status: number }; below?: { role: Role; status: number }; kiosk?: number }
   /** A tenant route: which members (any, from a role, none), whether the tenant's kiosk / integration token may. */
   | { members: Role | 'any' | 'none'; kiosk: boolean; integration: boolean; ok: number };
 
@@ -93,6 +101,8 @@ const ROUTES: RouteSpec[] = [
   { route: 'POST /api/auth/logout', url: () => '/api/auth/logout', access: { user: 204 }, freshSession: true },
   { route: 'GET /api/me', url: () => '/api/me', access: { user: 200 } },
   { route: 'GET /api/notifications', url: () => '/api/notifications', access: { user: 200 } },
+  // Many tenants on one screen (docs/api.md §12): the caller's own tenants (none for a non-member), or a kiosk's.
+  { route: 'GET /api/overview', url: () => '/api/overview', access: { user: 200, kiosk: 200 } },
   { route: 'POST /api/notifications/read-all', url: () => '/api/notifications/read-all', access: { user: 204 } },
   {
     // The acme operator's own notification: theirs to mark read, a 404 for every other user.
@@ -178,6 +188,20 @@ const ROUTES: RouteSpec[] = [
     url: (tenant, t) => `/api/tenants/${tenant}/kiosk-tokens/${t.kioskId}`,
     access: { members: 'manager', kiosk: false, integration: false, ok: 204 },
   },
+  // Kiosk tokens for several tenants (docs/api.md §12), here for acme: created and revoked by its owners and managers.
+  {
+    route: 'POST /api/kiosk-tokens',
+    url: () => '/api/kiosk-tokens',
+    body: () => ({ label: 'matrix wall', tenants: [OWN] }),
+    access: { user: 201, below: { role: 'manager', status: 403 } },
+  },
+  { route: 'GET /api/kiosk-tokens', url: () => '/api/kiosk-tokens', access: { user: 200 } },
+  {
+    // Idempotent like the tenant's own route; a token one cannot manage is not found.
+    route: 'DELETE /api/kiosk-tokens/:id',
+    url: () => `/api/kiosk-tokens/${spareMultiKiosk.id}`,
+    access: { user: 204, below: { role: 'manager', status: 404 } },
+  },
   {
     route: 'POST /api/tenants/:tenant/integration-tokens',
     url: tenantUrl('/integration-tokens'),
@@ -229,9 +253,14 @@ function expected(spec: RouteSpec, principal: Principal, tenant: Tenant): number
   if ('public' in access) return access.public;
   if (UNAUTHENTICATED.includes(principal)) return 401;
   if ('user' in access) {
-    if (!isUser(principal)) return 403;
-    return access.forOwner?.principal === principal ? access.forOwner.status : access.user;
+    if (!isUser(principal)) return (principal === 'kiosk' || principal === 'multiKiosk') && access.kiosk !== undefined ? access.kiosk : 403;
+    if (access.forOwner?.principal === principal) return access.forOwner.status;
+    const role = ROLE[principal];
+    if (access.below && (!role || ROLES_RANK[role] < ROLES_RANK[access.below.role])) return access.below.status;
+    return access.user;
   }
+  // Bound to acme and globex: a kiosk on both; the unknown tenant is refused like any other.
+  if (principal === 'multiKiosk') return tenant !== UNKNOWN && access.kiosk ? access.ok : 403;
   if (tenant !== OWN) return 403; // another tenant, or one that does not exist: the same answer (no probing)
   if (principal === 'kiosk') return access.kiosk ? access.ok : 403;
   if (principal === 'integration') return access.integration ? access.ok : 403;
@@ -325,6 +354,8 @@ describe('access matrix: every route and socket handler × every caller × own, 
 
     const make = async (kind: 'kiosk' | 'integration', label: string) => tenantToken(kind, acme.tenant.id, label);
     tokens.kiosk = (await make('kiosk', 'NOC wall')).token;
+    tokens.multiKiosk = (await env.services.auth.createKioskToken([acme.tenant.id, globex.tenant.id], 'NOC wall of two', null)).token;
+    spareMultiKiosk.id = (await env.services.auth.createKioskToken([acme.tenant.id, globex.tenant.id], 'spare wall of two', null)).id;
     tokens.integration = (await make('integration', 'restore service')).token;
     for (const [principal, kind] of [['revokedKiosk', 'kiosk'], ['revokedIntegration', 'integration']] as const) {
       const made = await make(kind, 'short-lived');
@@ -404,7 +435,11 @@ describe('access matrix: every route and socket handler × every caller × own, 
     const allowed = (route: string) => cells.filter((c) => c.spec.route === route && expected(c.spec, c.principal, c.tenant) < 300).length;
     expect(await footprint()).toEqual({
       runs: before.runs + allowed('POST /api/tenants/:tenant/runs'),
-      tenantTokens: before.tenantTokens + allowed('POST /api/tenants/:tenant/kiosk-tokens') + allowed('POST /api/tenants/:tenant/integration-tokens'),
+      tenantTokens:
+        before.tenantTokens +
+        allowed('POST /api/tenants/:tenant/kiosk-tokens') +
+        allowed('POST /api/tenants/:tenant/integration-tokens') +
+        allowed('POST /api/kiosk-tokens'),
       webhooks: before.webhooks + allowed('POST /api/tenants/:tenant/webhooks') - allowed('DELETE /api/tenants/:tenant/webhooks/:id'),
     });
     // The kiosk and integration principals survived a logout attempt of their own (it is a user route).
@@ -509,16 +544,26 @@ describe('access matrix: every route and socket handler × every caller × own, 
       const token = tokens[principal]!;
       for (const query of queries) expect(await runIds(OWN, query, token), `${principal} ${query}`).toEqual([]);
       expect(await reasonCodes(OWN, token), principal).not.toContain(code);
+      // The overview (docs/api.md §12) holds acme's tile only: not globex's run, reason or name.
+      const overview = await call(app.baseUrl, 'GET', '/api/overview?window=30d', { token });
+      expect(overview.body.tenants.map((t: { tenant: { slug: string } }) => t.tenant.slug), `${principal} overview`).toEqual([OWN]);
+      expect(JSON.stringify(overview.body), `${principal} overview`).not.toMatch(new RegExp(`${foreign}|${code}|${OTHER}`));
       expectError(await call(app.baseUrl, 'GET', `/api/tenants/${OWN}/runs/${foreign}/history`, { token }), 404, 'not_found', `${principal} globex history under acme`);
     }
-    // Baselines are measured per tenant: globex's completed mirrored run counts there only.
-    const runs30d = async (tenant: string, token: string) => {
-      const answer = await call(app.baseUrl, 'GET', `/api/tenants/${tenant}/baselines`, { token });
-      expect(answer.status).toBe(200);
-      return answer.body.types.find((t: { type: string }) => t.type === 'demo.external').runs30d as number;
-    };
-    expect(await runs30d(OTHER, other.owner)).toBe(1);
-    expect(await runs30d(OWN, tokens.kiosk!)).toBe(0);
+    // Baselines are measured per tenant: globex's completed mirrored run counts there only. Asked of a second
+    // instance, whose baselines are measured now: this one's were read (and kept for 30 s) by the matrix above.
+    const fresh = await startSecondInstance(env);
+    try {
+      const runs30d = async (tenant: string, token: string) => {
+        const answer = await call(fresh.baseUrl, 'GET', `/api/tenants/${tenant}/baselines`, { token });
+        expect(answer.status).toBe(200);
+        return answer.body.types.find((t: { type: string }) => t.type === 'demo.external').runs30d as number;
+      };
+      expect(await runs30d(OTHER, other.owner)).toBe(1);
+      expect(await runs30d(OWN, tokens.kiosk!)).toBe(0);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('a non-UUID run or token id is 404, never 400 or 500', async () => {
@@ -582,8 +627,12 @@ type Ack = { ok: true } | { ok: false; error: string };
 
 /** Per handler: the ack a connected caller gets for a tenant. Connected callers are users and kiosks. */
 const SOCKET_TABLE: Record<keyof typeof socketHandlers, (principal: Principal, tenant: Tenant) => Ack> = {
-  // The same check as reading runs over HTTP: any member of the tenant, or that tenant's own kiosk.
-  subscribe: (principal, tenant) => (tenant === OWN && (ROLE[principal] !== undefined || principal === 'kiosk') ? { ok: true } : { ok: false, error: 'forbidden' }),
+  // The same check as reading runs over HTTP: any member of the tenant, or a kiosk bound to it (the multi-tenant
+  // one is bound to globex as well).
+  subscribe: (principal, tenant) =>
+    (tenant === OWN && (ROLE[principal] !== undefined || principal === 'kiosk')) || (principal === 'multiKiosk' && tenant !== UNKNOWN)
+      ? { ok: true }
+      : { ok: false, error: 'forbidden' },
   // Leaving a room needs no access: it can only reduce what a socket receives.
   unsubscribe: () => ({ ok: true }),
 };

@@ -407,6 +407,45 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
     });
   });
 
+  it('GET /api/overview (query: status predicted; the answer holds only the caller\'s tenants named)', async () => {
+    // docs/api.md §12. The readonly member's one tenant is acme; globex exists but is not theirs.
+    // Mostly slugs (the caller's, another tenant's, an unknown one), so each side of the model is reached often.
+    const slugOrNot = fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(TENANT, 'globex', 'nope', ' acme ', '', 'a'.repeat(64)) },
+      { weight: 1, arbitrary: fc.constantFrom('ACME', 'a_b', '-acme', 'acme-', 'a'.repeat(65), 'acme;globex') },
+    );
+    const tenants = fc.oneof(
+      { weight: 5, arbitrary: fc.array(slugOrNot, { maxLength: 5 }).map((list) => list.join(',')) },
+      { weight: 1, arbitrary: fc.constantFrom(`${'a,'.repeat(200)}acme`, `${'ab,'.repeat(199)}acme`, 'acme,'.repeat(401), 'acme,,,globex', '%2C') },
+      { weight: 1, arbitrary: longString },
+    );
+    const query = queryString({ window: fc.constantFrom('1h', '24h', '7d', '30d', '2h', '24H', '', 'constructor', '__proto__'), tenants });
+    const slug = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+    const answers = { shown: 0, none: 0, refused: 0 };
+    await property('GET /api/overview', 100, [query], async (q) => {
+      const path = `/api/overview${q ? `?${q}` : ''}`;
+      const read = parseQuery(new URL(`${base}${path}`).search.slice(1));
+      const named = typeof read.tenants === 'string' ? [...new Set(read.tenants.split(',').map((t) => t.trim()).filter(Boolean))] : [];
+      const tenantsOk =
+        read.tenants === undefined || (typeof read.tenants === 'string' && read.tenants.length <= 2_000 && named.length <= 200 && named.every((t) => slug.test(t)));
+      const windowOk = read.window === undefined || (typeof read.window === 'string' && ['1h', '24h', '7d', '30d'].includes(read.window));
+      const valid = Object.keys(read).every((k) => k === 'window' || k === 'tenants') && windowOk && tenantsOk;
+      const response = await send('GET', path, tokens.readonly, {}, [valid ? 200 : 400]);
+      if (response.status !== 200) {
+        answers.refused += 1;
+        return;
+      }
+      const shown = (response.body.tenants as { tenant: { slug: string } }[]).map((t) => t.tenant.slug);
+      const want = named.length === 0 || named.includes(TENANT) ? [TENANT] : [];
+      if (response.body.window !== (read.window ?? '24h') || JSON.stringify(shown) !== JSON.stringify(want)) {
+        throw new PropertyViolation(`overview answer ${JSON.stringify(response.body).slice(0, 200)} for tenants ${JSON.stringify(named)}`);
+      }
+      answers[shown.length > 0 ? 'shown' : 'none'] += 1;
+    });
+    console.log('[fuzz] overview answers:', answers);
+    expect(Math.min(answers.shown, answers.refused)).toBeGreaterThanOrEqual(3);
+  });
+
   it('GET /api/tenants/:t/inventory (query)', async () => {
     const query = queryString({
       q: fc.oneof(hostileString, longString, fc.constantFrom('Policy', 'policy 3', '%', '_', '\\', '50%_off', 'p-1', '', "' or 1=1 --")),
@@ -551,11 +590,40 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
     }
   });
 
+  it('POST /api/kiosk-tokens (tenants listed; the owner manages acme only)', async () => {
+    // Weighted towards bodies that pass, so both sides of the model are reached (the slugs also meet the access check).
+    const label = fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom('NOC wall', ' wall ', 'é😀') },
+      { weight: 2, arbitrary: fc.oneof(hostileString, longString, fc.string({ maxLength: 20 }), fc.constantFrom('  ', '\u00a0')) },
+    );
+    const slug = fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(TENANT, 'globex', 'nope', 'ACME', 'acme-', '-acme', 'a'.repeat(64), 'a'.repeat(65), 'acme,globex', '') },
+      { weight: 1, arbitrary: hostileString },
+    );
+    const tenants = fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom([TENANT], [TENANT, TENANT]) },
+      { weight: 4, arbitrary: fc.array(slug, { maxLength: 4 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 49, max: 52 }).map((n) => Array.from({ length: n }, () => TENANT)) },
+    );
+    const statuses: Record<number, number> = {};
+    const body = fc.oneof({ weight: 2, arbitrary: fc.record({ label, tenants }) }, { weight: 3, arbitrary: shaped({ label, tenants }) });
+    await property('POST /api/kiosk-tokens', 80, [bodyFor(body)], async (request) => {
+      const read = readBody(request);
+      const expected =
+        read.kind === 'tooLarge' ? [413] : read.kind === 'malformed' ? [400] : read.kind === 'unknown' ? [201, 400, 403, 413] : multiKioskExpectation(read.value);
+      const response = await send('POST', '/api/kiosk-tokens', tokens.owner, request, expected);
+      if (response.status === 201) created.kioskTokens += 1;
+      statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+    });
+    console.log('[fuzz] POST /api/kiosk-tokens answers:', statuses);
+    expect(statuses[201] ?? 0).toBeGreaterThanOrEqual(1);
+  });
+
   it('POST /api/tenants/:t/webhooks', async () => {
     // URLs whose answer does not depend on this machine's DNS: public and private IP literals, `.invalid` names
     // (never resolve, RFC 6761), other schemes and forms; hostile text besides.
     const url = fc.oneof(
-      { weight: 3, arbitrary: fc.constantFrom('https://1.1.1.1/hooks/runboard', 'http://8.8.8.8:8080/x?y=1', 'https://[2606:4700:4700::1111]/h', ' https://9.9.9.9/padded ') },
+      { weight: 6, arbitrary: fc.constantFrom('https://1.1.1.1/hooks/runboard', 'http://8.8.8.8:8080/x?y=1', 'https://[2606:4700:4700::1111]/h', ' https://9.9.9.9/padded ') },
       {
         weight: 2,
         arbitrary: fc.constantFrom(
@@ -571,7 +639,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
       fc.oneof({ weight: 4, arbitrary: fc.subarray(good) }, { weight: 1, arbitrary: fc.subarray([...good, ...bad], { minLength: 1 }) });
     const body = shaped({
       url,
-      events: fc.oneof({ weight: 4, arbitrary: fc.subarray(['run.completed', 'run.queued'], { minLength: 1 }) }, { weight: 1, arbitrary: someOf([], ['run.started', '', 'x']) }),
+      events: fc.oneof({ weight: 8, arbitrary: fc.subarray(['run.completed', 'run.queued'], { minLength: 1 }) }, { weight: 1, arbitrary: someOf([], ['run.started', '', 'x']) }),
       types: someOf(['demo.batch', 'runs.purge'], ['nope.never', 'NOT', 'demo']),
       outcomes: someOf(['succeeded', 'failed', 'partially_succeeded'], ['pending', 'ok']),
       format: fc.constantFrom('json', 'slack', 'teams'),
@@ -590,6 +658,15 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
       statuses[response.status] = (statuses[response.status] ?? 0) + 1;
     });
     console.log('[fuzz] POST webhooks answers:', statuses);
+    // The model's accepting side, whatever the seed generated: one body it calls valid is created.
+    if (!statuses[201]) {
+      const valid = await send('POST', `${T}/webhooks`, tokens.owner, { body: { url: 'https://1.1.1.1/always', events: ['run.completed'] } }, created.webhooks < 20 ? [201] : [409]);
+      if (valid.status === 201) {
+        created.webhooks += 1;
+        secrets.push(valid.body.secret);
+        statuses[201] = 1;
+      }
+    }
     expect(statuses[201] ?? 0).toBeGreaterThanOrEqual(1);
     // Listing them shows no secret (checkResponse refuses any known secret in any answer).
     await send('GET', `${T}/webhooks`, tokens.owner, {}, [200]);
@@ -896,7 +973,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
     it(`sent at least ${MIN_TOTAL_INPUTS} generated inputs across every route and socket event`, () => {
       const total = Object.values(sent).reduce((a, b) => a + b, 0);
       console.log(`[fuzz] ${total} inputs (seed ${BASE_SEED}):`, sent);
-      expect(Object.keys(sent)).toHaveLength(30);
+      expect(Object.keys(sent)).toHaveLength(32);
       expect(total).toBeGreaterThanOrEqual(MIN_TOTAL_INPUTS);
     });
   });
@@ -1044,6 +1121,19 @@ function webhookExpectation(body: unknown, existing: number): number[] {
 /** `safeString().trim().min(1).max(200)` */
 function labelOk(label: string): boolean {
   return lengthIn(label.trim(), 1, 200);
+}
+
+/**
+ * What POST /api/kiosk-tokens answers acme's owner (docs/api.md §12): the body first (a label, 1–50 tenant slugs),
+ * then every tenant listed must be one the caller manages — acme only; any other slug, real or not, is a 403.
+ */
+function multiKioskExpectation(body: unknown): number[] {
+  if (!isObject(body) || !onlyKeys(body, ['label', 'tenants'])) return [400];
+  if (!safeOfLength(body.label, 0, Infinity) || !labelOk(body.label as string)) return [400];
+  const { tenants } = body;
+  if (!Array.isArray(tenants) || tenants.length < 1 || tenants.length > 50) return [400];
+  if (!tenants.every((t) => typeof t === 'string' && /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/.test(t))) return [400];
+  return tenants.every((t) => t === TENANT) ? [201] : [403];
 }
 
 /** What POST /runs answers an operator of the tenant (docs/api.md §2, §3, §7; parse → catalog → role → scope). */

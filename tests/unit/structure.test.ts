@@ -34,6 +34,7 @@ const OWNERS: Record<string, string> = {
   users: 'db/tenants/store.ts',
   memberships: 'db/tenants/store.ts',
   auth_tokens: 'db/auth/store.ts',
+  kiosk_token_tenants: 'db/auth/store.ts',
   inventory_items: 'db/inventory/store.ts',
   drift_findings: 'db/drift/store.ts',
   backup_sets: 'db/backups/store.ts',

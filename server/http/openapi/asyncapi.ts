@@ -47,7 +47,7 @@ const SERVER_EVENTS: { [E in ServerEvent]: Message & { payload: PayloadOf<E> } }
 
 /** Every event a client sends; each is answered through its Socket.IO acknowledgement. */
 const CLIENT_EVENTS: { [E in ClientEvent]: Message } = {
-  subscribe: { summary: "Join a tenant's room, after the same access check as HTTP (any member, or that tenant's kiosk token)." },
+  subscribe: { summary: "Join a tenant's room, after the same access check as HTTP (any member, or a kiosk token bound to that tenant)." },
   unsubscribe: { summary: "Leave a tenant's room; the acknowledgement is optional." },
 };
 

@@ -54,7 +54,9 @@ function commonRefusals(route: RouteDoc): Partial<Record<number, Refusal>> {
     refusals[403] = {
       when: [
         'user' in route.who
-          ? 'A kiosk or integration token: this belongs to a signed-in person'
+          ? route.who.kiosk
+            ? 'An integration token: this is for signed-in people and kiosk tokens'
+            : 'A kiosk or integration token: this belongs to a signed-in person'
           : 'Not a member of the tenant (the same answer whether or not it exists), a role below what the route needs, or a token outside what it may do',
         ...(writes ? ['a cookie-carrying request from an origin that is not allowed'] : []),
       ].join('; ') + '.',
@@ -67,17 +69,21 @@ function commonRefusals(route: RouteDoc): Partial<Record<number, Refusal>> {
 /** The callers a route lets through, in the words of docs/api.md §2. */
 function callers(who: Who): string[] {
   if ('anyone' in who) return ['anyone'];
-  if ('user' in who) return ['user'];
+  if ('user' in who) return ['user', ...(who.kiosk ? ['kiosk'] : [])];
   const roles = who.members === 'none' ? [] : ROLES.filter((role) => who.members === 'any' || roleAtLeast(role, who.members as typeof role));
   return [...roles, ...(who.kiosk ? ['kiosk'] : []), ...(who.integration ? ['integration'] : [])];
 }
 
 function whoText(who: Who): string {
   if ('anyone' in who) return 'Anyone; no credentials needed.';
-  if ('user' in who) return 'A signed-in user (a session token or the cookie); kiosk and integration tokens get 403.';
+  if ('user' in who) {
+    return who.kiosk
+      ? 'A signed-in user (a session token or the cookie) for their own tenants, or a kiosk token for the tenants it is bound to; integration tokens get 403.'
+      : 'A signed-in user (a session token or the cookie); kiosk and integration tokens get 403.';
+  }
   const members =
     who.members === 'none' ? [] : [who.members === 'any' ? 'members of the tenant (any role)' : `members with the \`${who.members}\` role${who.members === 'owner' ? '' : ' or higher'}`];
-  const parts = [...members, ...(who.kiosk ? ["the tenant's kiosk token"] : []), ...(who.integration ? ["the tenant's integration token"] : [])];
+  const parts = [...members, ...(who.kiosk ? ['a kiosk token bound to the tenant'] : []), ...(who.integration ? ["the tenant's integration token"] : [])];
   const text = parts.join(', ');
   return `${text.charAt(0).toUpperCase()}${text.slice(1)}${who.note ? ` (${who.note})` : ''}.`;
 }

@@ -9,7 +9,9 @@ import {
   failureReasonsQuery,
   inventoryQuery,
   loginBody,
+  multiKioskBody,
   notificationsQuery,
+  overviewQuery,
   pageQuery,
   policySourceBody,
   restoreActionBody,
@@ -29,7 +31,7 @@ export type Method = 'get' | 'post' | 'put' | 'delete';
 /** Who may call a route: anyone, a signed-in person, or a tenant's members from a role and its tokens. */
 export type Who =
   | { anyone: true; metricsToken?: true }
-  | { user: true }
+  | { user: true; kiosk?: true }
   | { members: Role | 'any' | 'none'; kiosk?: true; integration?: true; note?: string };
 
 /** A 2xx answer: a JSON body of a shape, no body, or a body of another media type. */
@@ -69,6 +71,7 @@ export const TAGS = [
   { name: 'Notifications', description: "The signed-in user's own inbox (docs/api.md §5)." },
   { name: 'Runs', description: 'Operation types, starting runs, the run list, run detail and stats (docs/api.md §1, §3).' },
   { name: 'Run insight', description: 'History, failure reasons and baselines (docs/api.md §11).' },
+  { name: 'Overview', description: "Many tenants on one screen: each of the caller's tenants in one answer (docs/api.md §12)." },
   { name: 'Mirrored runs', description: 'Events reported by the system that carries a mirrored run out (docs/api.md §9).' },
   { name: 'Tokens', description: 'Kiosk and integration tokens: created (shown once) and revoked (docs/api.md §2).' },
   { name: 'Policy source', description: "Where a tenant's policies come from (docs/api.md §10)." },
@@ -165,6 +168,28 @@ export const ROUTES: readonly RouteDoc[] = [
     params: { id: "The notification's id." },
     answers: { 204: { none: 'Done.' } },
     refusals: { 404: { when: "Not one of the caller's notifications." } },
+  },
+
+  // ── Many tenants on one screen ──
+  {
+    id: 'getOverview',
+    method: 'get',
+    path: '/api/overview',
+    tag: 'Overview',
+    summary: "The caller's tenants on one screen",
+    description:
+      'Per tenant, by name: its counts per bucket in the window (the stats rule), its running runs (newest first, at most 20), ' +
+      'the latest runs that completed failed or partially succeeded in the window (newest first, at most 5) and its top 3 failure ' +
+      "reasons of the window. A user gets every tenant they are a member of (none: `tenants: []`), a kiosk token the tenants it is bound to. " +
+      '`readAt` is when the figures were read (docs/api.md §12).',
+    who: { user: true, kiosk: true },
+    query: overviewQuery,
+    queryNotes: {
+      window: '`1h`, `24h` (default), `7d` or `30d`.',
+      tenants: "Comma-separated tenant slugs: only these of the caller's tenants (others named are ignored). Absent or empty: all of them.",
+    },
+    answers: { 200: 'OverviewAnswer' },
+    refusals: { 403: { when: 'An integration token.' } },
   },
 
   // ── Runs ──
@@ -333,7 +358,48 @@ export const ROUTES: readonly RouteDoc[] = [
     who: { members: 'manager' },
     params: { id: "The token's id (as answered at creation)." },
     answers: { 204: { none: 'Revoked.' } },
-    refusals: { 404: { when: 'Not a kiosk token of this tenant.' } },
+    refusals: { 404: { when: 'Not a kiosk token bound to this tenant.' } },
+  },
+  {
+    id: 'createMultiTenantKioskToken',
+    method: 'post',
+    path: '/api/kiosk-tokens',
+    tag: 'Tokens',
+    summary: 'Create a kiosk token for several tenants',
+    description:
+      'For a wall showing several tenants (docs/api.md §12): reads the runs and stats of each tenant listed and subscribes to their live rooms, nothing else. ' +
+      'The caller is owner or manager in every one of them; the list never changes afterwards (revoke the token and create another). The token is shown only here.',
+    who: USER,
+    body: multiKioskBody,
+    bodyNotes: { tenants: 'Tenant slugs, 1–50; a slug named twice counts once.' },
+    answers: { 201: 'TokenCreated' },
+    refusals: {
+      403: { when: 'A tenant listed of which the caller is not owner or manager — or no member at all, or that does not exist (the same answer: tenants cannot be probed).' },
+    },
+  },
+  {
+    id: 'listKioskTokens',
+    method: 'get',
+    path: '/api/kiosk-tokens',
+    tag: 'Tokens',
+    summary: 'List kiosk tokens',
+    description:
+      'The valid kiosk tokens bound to a tenant in which the caller is owner or manager, newest first (at most 500); never the tokens themselves. ' +
+      "A token's tenants of which the caller is no member are counted in `otherTenants`, not named.",
+    who: USER,
+    answers: { 200: 'KioskTokensAnswer' },
+  },
+  {
+    id: 'revokeMultiTenantKioskToken',
+    method: 'delete',
+    path: '/api/kiosk-tokens/:id',
+    tag: 'Tokens',
+    summary: 'Revoke a kiosk token',
+    description: 'By an owner or manager of any one of its tenants. 401 on its next request; its open sockets are disconnected on every gateway. Revoking again answers 204.',
+    who: USER,
+    params: { id: "The token's id (as answered at creation)." },
+    answers: { 204: { none: 'Revoked.' } },
+    refusals: { 404: { when: 'Not a kiosk token bound to a tenant in which the caller is owner or manager.' } },
   },
   {
     id: 'createIntegrationToken',

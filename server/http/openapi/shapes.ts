@@ -18,10 +18,12 @@ import type {
   ErrorBody,
   FailureReasonsAnswer,
   InventoryPage,
+  KioskTokensAnswer,
   LoginAnswer,
   Me,
   NotificationsPage,
   OperationTypesAnswer,
+  OverviewAnswer,
   PolicySourceAnswer,
   RestoreAnswer,
   RestoresPage,
@@ -67,8 +69,10 @@ export type HttpShapes = {
   RunHistoryAnswer: RunHistoryAnswer;
   Stats: Stats;
   FailureReasonsAnswer: FailureReasonsAnswer;
+  OverviewAnswer: OverviewAnswer;
   BaselinesAnswer: BaselinesAnswer;
   TokenCreated: TokenCreated;
+  KioskTokensAnswer: KioskTokensAnswer;
   PolicySourceAnswer: PolicySourceAnswer;
   InventoryPage: InventoryPage;
   DriftFindingsPage: DriftFindingsPage;

@@ -6,10 +6,11 @@ import { tenantAccess } from '../auth.ts';
 import { tokenBody, type TokenCreated } from '../contract.ts';
 import { parse, uuidParam } from '../validate.ts';
 
-
 /**
  * Create (shown once) and revoke a tenant-bound token: kiosk tokens (manager+) and integration tokens
  * (owner). Registered on the tenant router itself, so the paths are plain `/<path>` and `/<path>/:id`.
+ * A kiosk token created here reads this one tenant; revoking here also revokes a kiosk token bound to this
+ * tenant and others (docs/api.md §12), as a manager of any of its tenants may.
  */
 export function addTenantTokenRoutes(
   router: Router,

@@ -14,7 +14,8 @@ export function answer(ack: unknown, value: SubscribeAck): void {
 
 /**
  * `subscribe { tenant }`: join the tenant's room after the same access check as HTTP — against fresh
- * memberships, so a member removed a second ago is refused. Errors are whitelisted codes, never text.
+ * memberships (and a kiosk token's tenants, docs/api.md §12), so a member removed a second ago is refused.
+ * Errors are whitelisted codes, never text.
  */
 export function onSubscribe(socket: LiveSocket, auth: AuthService) {
   return async (payload: unknown, ack: unknown): Promise<void> => {

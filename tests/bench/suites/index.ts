@@ -5,6 +5,7 @@ import { inventory } from './inventory.ts';
 import { list } from './list.ts';
 import { live } from './live.ts';
 import { memory } from './memory.ts';
+import { overviewSuite } from './overview.ts';
 import { polling } from './polling.ts';
 import { startSuite } from './start.ts';
 import { webhooksSuite } from './webhooks.ts';
@@ -16,6 +17,7 @@ export const SUITES: Suite[] = [
   memory,
   startSuite,
   list,
+  overviewSuite,
   historySuite,
   inventory,
   webhooksSuite,
