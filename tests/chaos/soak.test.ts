@@ -38,7 +38,9 @@ describe(`soak: ${RUNS} short runs, ${CLIENTS} live clients, two gateways, two w
   let watchers: Watchers | undefined;
 
   beforeAll(async () => {
-    env = await createTestEnv();
+    // Four processes of their own beside the other test files on one PostgreSQL (max_connections 100): each opens
+    // at most 10 connections (docs/security.md, DATABASE_POOL_MAX), as an installation with many processes would.
+    env = await createTestEnv({ DATABASE_POOL_MAX: '10' });
     acme = await seedTenant(env.services, 'acme');
     // One at a time: four processes compiling and connecting at once can miss the start-up bound on a busy box.
     const worker = { WORKER_CONCURRENCY: String(WORKER_CONCURRENCY), ...INSPECTOR };
