@@ -21,6 +21,10 @@ export const DEMO_USERS: { email: string; name: string; tenant: string; role: Ro
   { email: 'operator@acme.test', name: 'Oscar Operator', tenant: 'acme', role: 'operator' },
   { email: 'readonly@acme.test', name: 'Rita Readonly', tenant: 'acme', role: 'readonly' },
   { email: 'owner@globex.test', name: 'Gloria Globex', tenant: 'globex', role: 'owner' },
+  // A NOC engineer who looks after both tenants (docs/api.md §12): the overview shows both; the demo's
+  // multi-tenant wall token is theirs.
+  { email: 'noc@example.test', name: 'Nora NOC', tenant: 'acme', role: 'manager' },
+  { email: 'noc@example.test', name: 'Nora NOC', tenant: 'globex', role: 'manager' },
 ];
 export const DEMO_RUNNER = 'operator@acme.test';
 /** The demo stream starts no new run while this many of the tenant's runs are queued or running. */
@@ -31,7 +35,10 @@ const DEMO_MAX_ACTIVE = 3;
  * webhook for its failed and partially succeeded runs there (replacing the one of an earlier demo); its
  * signing secret is returned.
  */
-export async function seedDemo(config: Config & { databaseUrl: string }, options: { webhookUrl?: string } = {}): Promise<{ webhookSecret: string | null }> {
+export async function seedDemo(
+  config: Config & { databaseUrl: string },
+  options: { webhookUrl?: string } = {},
+): Promise<{ webhookSecret: string | null; wallToken: string }> {
   const orm = await createOrm({ databaseUrl: config.databaseUrl, poolMax: 2 });
   const services = await createServices(config, orm, createLogger('silent'), { isWorker: false });
   try {
@@ -53,7 +60,11 @@ export async function seedDemo(config: Config & { databaseUrl: string }, options
       const tenant = await services.tenants.findTenant(slug);
       if (tenant && !(await services.sources.view(tenant.id))) await services.sources.setSimulated(tenant.id, { policies });
     }
-    if (!options.webhookUrl) return { webhookSecret: null };
+    // A kiosk token for a wall of both tenants, as Nora would make one (a new one per demo start).
+    const tenantIds = await Promise.all(DEMO_TENANTS.map(async ({ slug }) => (await services.tenants.findTenant(slug))!.id));
+    const nora = await services.tenants.memberId(tenantIds[0]!, 'noc@example.test');
+    const { token: wallToken } = await services.auth.createKioskToken(tenantIds, 'NOC wall (demo)', nora);
+    if (!options.webhookUrl) return { webhookSecret: null, wallToken };
     const acme = (await services.tenants.findTenant('acme'))!;
     const receiverPath = new URL(options.webhookUrl).pathname;
     for (const webhook of await services.webhooks.list(acme.id)) {
@@ -64,7 +75,7 @@ export async function seedDemo(config: Config & { databaseUrl: string }, options
       events: ['run.completed'],
       outcomes: ['failed', 'partially_succeeded'],
     });
-    return { webhookSecret: created.secret };
+    return { webhookSecret: created.secret, wallToken };
   } finally {
     await services.close();
     await orm.close();

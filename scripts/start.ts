@@ -137,6 +137,8 @@ async function main(): Promise<void> {
     ...(receiver
       ? [`acme's failed runs are sent to a local webhook receiver, ${receiver.url},`, 'which prints each delivery here ("webhook run.completed: …").']
       : []),
+    `Both tenants on one screen: ${url}/overview (as noc@example.test), and a NOC wall of both`,
+    `for a big screen, no login: ${url}/wall?kiosk=${seeded.wallToken}`,
     'Admin CLI: npm run admin -- help      Stop: Ctrl-C',
   ]);
   void demoStream(baseUrl, demoStop.signal, { say, complain });

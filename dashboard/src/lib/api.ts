@@ -24,6 +24,7 @@ export type {
   NotificationsPage,
   OperationTypesAnswer,
   OperationTypeView,
+  OverviewAnswer,
   PolicySourceAnswer,
   PolicySourceBody,
   PolicySourceView,
@@ -33,10 +34,12 @@ export type {
   Role,
   RunAnswer,
   RunsPage,
+  RunSummary,
   RunView,
   StartAnswer,
   StartBody,
   Stats,
+  TenantOverview,
   User,
   WebhookAnswer,
   WebhookBody,
@@ -160,6 +163,9 @@ export const endpoints = {
   failureReasons: (tenant: string, window: RangePreset, limit?: number) => `${t(tenant)}/failure-reasons${search({ window, limit })}`,
   runHistory: (tenant: string, id: string) => `${t(tenant)}/runs/${encodeURIComponent(id)}/history`,
   baselines: (tenant: string) => `${t(tenant)}/baselines`,
+  // docs/api.md §12: every tenant of the caller (or of a kiosk token) on one screen, optionally narrowed.
+  overview: (window: RangePreset, tenants: readonly string[] = []) =>
+    `/api/overview${search({ window, tenants: tenants.length > 0 ? tenants.join(',') : null })}`,
   notifications: (query: { unread?: boolean; limit?: number; cursor?: string | null }) => {
     const params = new URLSearchParams();
     if (query.unread) params.set('unread', 'true');

@@ -7,6 +7,13 @@ export function formatCount(value: number): string {
   return integer.format(value);
 }
 
+const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 });
+
+/** Counts on a wall's tile: exact up to 9,999, then "12.3K", so a number always fits its counter. */
+export function formatShortCount(value: number): string {
+  return value < 10_000 ? integer.format(value) : compact.format(value);
+}
+
 /** "12 s ago", "4 min ago", "3 h ago", "2 d ago"; "just now" under 5 s; future times read "in …". */
 export function relativeTime(iso: string | null, now: number): string {
   if (!iso) return '—';

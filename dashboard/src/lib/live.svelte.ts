@@ -44,12 +44,18 @@ export class LiveChannel {
   lastMessageAt = $state<number | null>(null);
   /** Why the server refused the handshake or a subscription, if it did (`unauthorized`, `forbidden`, …). */
   refusal = $state<string | null>(null);
+  /**
+   * Tenants whose subscription the server refused (or did not answer), with why and when; a tenant leaves once a
+   * subscription succeeds or no view wants it. A screen of many tenants marks just the tiles whose updates stopped.
+   */
+  refusedTenants = $state.raw<ReadonlyMap<string, { error: string; at: number }>>(new Map());
 
   readonly #socket: LiveSocket;
   readonly #options: LiveOptions;
   /** Tenant → number of views that want it. */
   readonly #tenants = new Map<string, number>();
   readonly #resync = new Set<() => void>();
+  readonly #subscribed = new Set<(tenant: string) => void>();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #offlineTimer: ReturnType<typeof setTimeout> | undefined;
   #retries = 0;
@@ -120,13 +126,14 @@ export class LiveChannel {
     this.#socket.removeAllListeners();
     this.#socket.disconnect();
     this.#resync.clear();
+    this.#subscribed.clear();
   }
 
   /** Join a tenant's room for as long as the returned function is not called; kept across reconnects. */
   watchTenant(tenant: string): () => void {
     const count = this.#tenants.get(tenant) ?? 0;
     this.#tenants.set(tenant, count + 1);
-    if (count === 0 && this.#socket.connected) void this.#subscribe(tenant);
+    if (count === 0 && this.#socket.connected) void this.#subscribe(tenant, true);
     let released = false;
     return () => {
       if (released) return;
@@ -134,6 +141,7 @@ export class LiveChannel {
       const left = (this.#tenants.get(tenant) ?? 1) - 1;
       if (left > 0) return void this.#tenants.set(tenant, left);
       this.#tenants.delete(tenant);
+      this.#setRefusal(tenant, null);
       if (this.#socket.connected) this.#socket.emit('unsubscribe', { tenant });
     };
   }
@@ -145,6 +153,16 @@ export class LiveChannel {
   onResync(listener: () => void): () => void {
     this.#resync.add(listener);
     return () => this.#resync.delete(listener);
+  }
+
+  /**
+   * Called when a tenant's room is joined outside a (re)connect (a view that started watching it while live, a
+   * retry after a refusal): pushes before that moment were not received, so whoever shows it re-reads it. The
+   * subscriptions of a (re)connect are followed by `onResync` instead.
+   */
+  onSubscribed(listener: (tenant: string) => void): () => void {
+    this.#subscribed.add(listener);
+    return () => this.#subscribed.delete(listener);
   }
 
   onRunUpdate(listener: Listener<RunUpdatePayload>): () => void {
@@ -186,20 +204,37 @@ export class LiveChannel {
     this.#emitResync();
   }
 
-  async #subscribe(tenant: string): Promise<void> {
+  /** `alone`: not part of a (re)connect, whose resync follows the subscriptions anyway. */
+  async #subscribe(tenant: string, alone = false): Promise<void> {
     const answer = await new Promise<SubscribeAck | null>((resolve) => {
       this.#socket.timeout(10_000).emit('subscribe', { tenant }, (error: Error | null, ack: SubscribeAck) => {
         resolve(error ? null : ack);
       });
     });
-    if (answer?.ok) return;
+    // No longer wanted, or the connection went while waiting: the next connect subscribes again anyway.
+    if (!this.#tenants.has(tenant) || (!answer && !this.#socket.connected)) return;
+    if (answer?.ok) {
+      this.#setRefusal(tenant, null);
+      if (alone) for (const listener of this.#subscribed) listener(tenant);
+      return;
+    }
     this.refusal = answer ? answer.error : 'timeout';
+    this.#setRefusal(tenant, this.refusal);
     // Rate limits, a database hiccup or a lost ack pass: try again a little later while the view wants it.
     if (answer?.error !== 'forbidden' && answer?.error !== 'invalid') {
       setTimeout(() => {
-        if (this.#tenants.has(tenant) && this.#socket.connected) void this.#subscribe(tenant);
+        if (this.#tenants.has(tenant) && this.#socket.connected) void this.#subscribe(tenant, true);
       }, 5_000);
     }
+  }
+
+  #setRefusal(tenant: string, error: string | null): void {
+    const known = this.refusedTenants.get(tenant);
+    if (error === null ? !known : known?.error === error) return;
+    const next = new Map(this.refusedTenants);
+    if (error === null) next.delete(tenant);
+    else next.set(tenant, { error, at: Date.now() });
+    this.refusedTenants = next;
   }
 
   #emitResync(): void {

@@ -12,6 +12,9 @@ export function loginPath(here: string): string {
   return here === '/' ? '/login' : `/login?next=${encodeURIComponent(here)}`;
 }
 
+/** Pages of no one tenant in the main navigation, before the tenant's own (docs/api.md §12). */
+export const GLOBAL_LINKS = [{ href: '/overview', label: 'Overview', icon: 'grid' }] as const;
+
 /**
  * A tenant's pages in the main navigation, in order; `match`: the paths under which the link is the current page
  * (a restore is a backup's). A page with a `permission` shows only to the roles it allows; its route still checks
