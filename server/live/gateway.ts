@@ -5,7 +5,7 @@ import type { ControlMessage } from '../../db/changefeed/messages.ts';
 import type { Services } from '../../db/services.ts';
 import { SESSION_COOKIE } from '../http/auth.ts';
 import type { Metrics } from '../metrics.ts';
-import { SOCKET_LIMITS, type LiveServer, type LiveSocket } from './context.ts';
+import { freshAllowance, SOCKET_LIMITS, type LiveServer, type LiveSocket } from './context.ts';
 import { LIVE_PATH } from './events.ts';
 import { socketHandlers } from './handlers/index.ts';
 import { startRelay, type Relay } from './relay.ts';
@@ -76,7 +76,7 @@ export function attachGateway(httpServer: HttpServer, services: Services, metric
         metrics.live.refusedHandshakes.inc({ reason: 'too_many_connections' });
         return next(new Error('too_many_connections'));
       }
-      socket.data = { actor, tenants: new Set(), window: { startedAt: Date.now(), count: 0 } };
+      socket.data = { actor, tenants: new Set(), allowance: freshAllowance() };
       next();
     } catch {
       metrics.live.refusedHandshakes.inc({ reason: 'unavailable' });
@@ -118,17 +118,25 @@ export function attachGateway(httpServer: HttpServer, services: Services, metric
     }
   };
 
-  // Slow clients are looked for often (cheap: a walk over local sockets), so a burst cannot pile up much.
+  // Slow clients are looked for often (cheap: a walk over local sockets), so a burst cannot pile up much. A
+  // client is dropped when it is over the limit at two checks in a row: one that stalls for a moment (a long
+  // render of a wall taking thousands of updates a second, a collection) and reads again is left alone.
+  let overLimit = new WeakSet<LiveSocket>();
   const dropSlowClients = () => {
     let subscriptions = 0;
+    const over = new WeakSet<LiveSocket>();
     for (const socket of io.of('/').sockets.values()) {
-      if (bufferedPackets(socket) > SOCKET_LIMITS.maxBufferedPackets) {
+      if (bufferedPackets(socket) <= SOCKET_LIMITS.maxBufferedPackets) {
+        subscriptions += socket.data.tenants.size;
+      } else if (overLimit.has(socket)) {
         metrics.live.slowClientsDropped.inc();
         drop(socket);
       } else {
+        over.add(socket);
         subscriptions += socket.data.tenants.size;
       }
     }
+    overLimit = over;
     metrics.live.subscriptions.set(subscriptions);
   };
   const slowTimer = setInterval(dropSlowClients, SLOW_CLIENT_CHECK_MS);

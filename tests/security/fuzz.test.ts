@@ -850,7 +850,7 @@ describe('property-based fuzzing of every HTTP input and socket payload', { time
   // Live channel ------------------------------------------------------------------------------------------------
 
   describe('socket payloads', () => {
-    // subscribe/unsubscribe are rate limited per socket (30 per 10 s): a fresh socket every 20 messages.
+    // subscribe/unsubscribe are rate limited per socket (a burst, then a few per second): a fresh socket every 20 messages.
     let client: RecordingClient | undefined;
     let used = 0;
     const socket = async (): Promise<RecordingClient> => {

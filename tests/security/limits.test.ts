@@ -132,18 +132,38 @@ describe('denial-of-service limits of a gateway process', () => {
     closeClients();
   });
 
-  it(`subscribe/unsubscribe: ${SOCKET_LIMITS.messagesPerWindow} per ${SOCKET_LIMITS.windowMs / 1000} s per socket, then rate_limited; other sockets unaffected`, async () => {
+  it(`subscribe/unsubscribe: a burst of ${SOCKET_LIMITS.messageBurst} per socket, then ${SOCKET_LIMITS.refillPerSecond}/s, beyond that rate_limited; other sockets unaffected`, async () => {
     const token = await issueSession(env, acme.users.readonly);
     const [noisy, quiet] = await Promise.all([connectAs(token), connectAs(token)]);
-    const acks = [];
-    for (let i = 0; i <= SOCKET_LIMITS.messagesPerWindow; i++) {
-      acks.push(await noisy.socket.timeout(10_000).emitWithAck(i % 2 ? 'unsubscribe' : 'subscribe', { tenant: 'acme' }));
-    }
-    expect(acks.slice(0, SOCKET_LIMITS.messagesPerWindow).every((a) => a.ok)).toBe(true);
-    expect(acks.at(-1)).toEqual({ ok: false, error: 'rate_limited' });
+    // Sent at once, as a wall subscribes to its tenants; far more than the refill can add meanwhile.
+    const extra = 20;
+    const acks = await Promise.all(
+      Array.from({ length: SOCKET_LIMITS.messageBurst + extra }, (_, i) =>
+        noisy.socket.timeout(10_000).emitWithAck(i % 2 ? 'unsubscribe' : 'subscribe', { tenant: 'acme' }),
+      ),
+    );
+    expect(acks.slice(0, SOCKET_LIMITS.messageBurst).every((a) => a.ok)).toBe(true);
+    expect(acks.slice(SOCKET_LIMITS.messageBurst + extra / 2).every((a) => a.ok === false && a.error === 'rate_limited')).toBe(true);
     // The socket stays connected (a rate-limited client is slowed, not dropped), and others are not limited.
     expect(noisy.socket.connected).toBe(true);
     expect(await quiet.subscribe({ tenant: 'acme' })).toEqual({ ok: true });
+    closeClients();
+  });
+
+  it(`a user in many tenants subscribes to all at once on one socket, up to ${SOCKET_LIMITS.tenantsPerSocket}; one more gets invalid`, async () => {
+    const count = SOCKET_LIMITS.tenantsPerSocket + 1;
+    const user = await env.services.tenants.createUser({ email: 'noc@limits.test', name: 'NOC', passwordHash: 'x' });
+    const slugs = Array.from({ length: count }, (_, i) => `noc-${String(i).padStart(3, '0')}`);
+    for (const slug of slugs) {
+      await env.services.tenants.createTenant(slug, slug);
+      await env.services.tenants.addMember(slug, 'noc@limits.test', 'readonly');
+    }
+    const wall = await connectAs(await issueSession(env, user));
+    const acks = await Promise.all(slugs.slice(0, -1).map((tenant) => wall.subscribe({ tenant })));
+    expect(acks.filter((a) => a.ok)).toHaveLength(SOCKET_LIMITS.tenantsPerSocket);
+    expect(await wall.subscribe({ tenant: slugs.at(-1) })).toEqual({ ok: false, error: 'invalid' });
+    // Within the limit, it is still subscribed to what it has and receives it.
+    await expect(wall.subscribe({ tenant: slugs[0] })).resolves.toEqual({ ok: true });
     closeClients();
   });
 

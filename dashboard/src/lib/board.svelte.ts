@@ -4,6 +4,7 @@
 // none (runs-store.ts isServerFiltered); the counters always count the range's runs of the selected types.
 import type { RunUpdatePayload } from '../../../server/live/events.ts';
 import { api, ApiError, endpoints, type RunQuery, type RunsPage, type Stats } from './api.ts';
+import { FrameBatch } from './frame-batch.ts';
 import type { LiveChannel } from './live.svelte.ts';
 import {
   countTransition,
@@ -27,8 +28,6 @@ const STATS_DEBOUNCE_MS = 2_000;
  * run, or one that ended (its failures may now match), is followed by one re-read within this long.
  */
 const SEARCH_REREAD_MS = 2_000;
-/** Pushed updates wait at most this long for an animation frame (none come while the page is hidden). */
-const FLUSH_LATEST_MS = 100;
 
 const zeroCounts = (): BucketCounts => Object.fromEntries(BUCKETS.map((b) => [b, 0])) as BucketCounts;
 
@@ -82,9 +81,7 @@ export class Board {
   #searchTimer: ReturnType<typeof setTimeout> | undefined;
   #release: (() => void)[] = [];
   /** Pushed runs not applied yet, in arrival order (see #onRunUpdate). */
-  #pending: BoardRun[] = [];
-  #flushFrame: number | undefined;
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #pushes = new FrameBatch<BoardRun>((batch) => this.#applyPushes(batch));
 
   constructor(tenant: string, live: LiveChannel, filter: BoardFilter, options: BoardOptions = {}) {
     this.tenant = tenant;
@@ -106,8 +103,7 @@ export class Board {
   dispose(): void {
     for (const release of this.#release) release();
     this.#release = [];
-    this.#cancelFlush();
-    this.#pending = [];
+    this.#pushes.clear();
     clearTimeout(this.#statsTimer);
     clearTimeout(this.#searchTimer);
     this.#readSeq++;
@@ -124,7 +120,7 @@ export class Board {
   /** Re-read rows and counters from the API (first load, filters, reconnect, resync). */
   async reload(): Promise<void> {
     // What arrived before the read started counts as arrived before the mark, exactly as if applied at once.
-    this.#flush();
+    this.#pushes.flush();
     const seq = ++this.#readSeq;
     const mark = this.#store.mark();
     const filter = this.filter;
@@ -178,25 +174,10 @@ export class Board {
    * batch is applied in arrival order); only the moment moves, to just before the next paint.
    */
   #onRunUpdate({ tenant, run }: RunUpdatePayload): void {
-    if (tenant !== this.tenant) return;
-    this.#pending.push(run);
-    if (this.#flushTimer !== undefined) return;
-    this.#flushTimer = setTimeout(() => this.#flush(), FLUSH_LATEST_MS);
-    if (typeof requestAnimationFrame === 'function') this.#flushFrame = requestAnimationFrame(() => this.#flush());
+    if (tenant === this.tenant) this.#pushes.push(run);
   }
 
-  #cancelFlush(): void {
-    clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
-    if (this.#flushFrame !== undefined) cancelAnimationFrame(this.#flushFrame);
-    this.#flushFrame = undefined;
-  }
-
-  #flush(): void {
-    this.#cancelFlush();
-    if (this.#pending.length === 0) return;
-    const batch = this.#pending;
-    this.#pending = [];
+  #applyPushes(batch: BoardRun[]): void {
     const now = Date.now();
     let changed = false;
     for (const run of batch) {

@@ -5,6 +5,7 @@
 import type { RunUpdatePayload } from '../../../server/live/events.ts';
 import { api, ApiError, endpoints, type OverviewAnswer } from './api.ts';
 import { message } from './board.svelte.ts';
+import { FrameBatch } from './frame-batch.ts';
 import type { LiveChannel } from './live.svelte.ts';
 import { OverviewMerge, type RunSummary, type TileView } from './overview-merge.ts';
 import type { RangePreset } from './vocabulary.ts';
@@ -14,8 +15,6 @@ import { localReadTime } from './wall-view.ts';
 const REREAD_DEBOUNCE_MS = 1_000;
 const JOINED_DEBOUNCE_MS = 50;
 const REFRESH_EVERY_MS = 5 * 60_000;
-/** Pushed updates wait at most this long for an animation frame (none come while the page is hidden). */
-const FLUSH_LATEST_MS = 100;
 
 export type OverviewOptions = {
   /** A kiosk token (the wall); signed-in users use their cookie. */
@@ -23,6 +22,8 @@ export type OverviewOptions = {
   window?: RangePreset;
   /** Only these of the caller's tenants (`?tenants=`); empty: all of them. */
   tenants?: readonly string[];
+  /** Apply pushes at most this often (the wall: a few times a second); default every animation frame. */
+  pushEveryMs?: number;
   /** A run newly ended in a tenant shown (the wall's alerts). */
   onEnded?: (tenant: string, run: RunSummary) => void;
 };
@@ -44,9 +45,7 @@ export class Overview {
   readonly #watching = new Map<string, () => void>();
   #release: (() => void)[] = [];
   #seq = 0;
-  #pending: RunUpdatePayload[] = [];
-  #flushFrame: number | undefined;
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #pushes: FrameBatch<RunUpdatePayload>;
   #dirty = new Set<string>();
   #dirtyTimer: ReturnType<typeof setTimeout> | undefined;
   #refreshTimer: ReturnType<typeof setInterval> | undefined;
@@ -57,6 +56,7 @@ export class Overview {
     this.#options = options;
     this.window = options.window ?? '24h';
     this.#merge = new OverviewMerge(this.window);
+    this.#pushes = new FrameBatch((batch) => this.#applyPushes(batch), { everyMs: options.pushEveryMs ?? 0 });
   }
 
   start(): void {
@@ -76,8 +76,7 @@ export class Overview {
     for (const release of [...this.#release, ...this.#watching.values()]) release();
     this.#release = [];
     this.#watching.clear();
-    this.#cancelFlush();
-    this.#pending = [];
+    this.#pushes.clear();
     clearTimeout(this.#dirtyTimer);
     clearInterval(this.#refreshTimer);
     this.#seq++;
@@ -86,7 +85,7 @@ export class Overview {
   /** Re-read every tenant (or only `tenants`, a narrowed read that leaves the others as they are). */
   async reload(tenants: readonly string[] | null = null): Promise<void> {
     // What arrived before the read started is applied first: the read then decides what is newer.
-    this.#flush();
+    this.#pushes.flush();
     const seq = tenants === null ? ++this.#seq : this.#seq;
     const sentAt = Date.now();
     try {
@@ -94,7 +93,7 @@ export class Overview {
         token: this.#options.token ?? null,
       });
       if (this.#stopped || (tenants === null && seq !== this.#seq)) return;
-      this.#flush();
+      this.#pushes.flush();
       this.#merge.replace(answer, tenants);
       const at = localReadTime(answer.readAt, sentAt, Date.now());
       const fresh = new Map(this.freshAt);
@@ -136,27 +135,12 @@ export class Overview {
     }, afterMs);
   }
 
-  /** Pushes are applied once per animation frame, in arrival order, like the board's (board.svelte.ts). */
+  /** Pushes are applied in batches (frame-batch.ts), in arrival order, like the board's. */
   #onRunUpdate(payload: RunUpdatePayload): void {
-    if (!this.#watching.has(payload.tenant)) return;
-    this.#pending.push(payload);
-    if (this.#flushTimer !== undefined) return;
-    this.#flushTimer = setTimeout(() => this.#flush(), FLUSH_LATEST_MS);
-    if (typeof requestAnimationFrame === 'function') this.#flushFrame = requestAnimationFrame(() => this.#flush());
+    if (this.#watching.has(payload.tenant)) this.#pushes.push(payload);
   }
 
-  #cancelFlush(): void {
-    clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
-    if (this.#flushFrame !== undefined) cancelAnimationFrame(this.#flushFrame);
-    this.#flushFrame = undefined;
-  }
-
-  #flush(): void {
-    this.#cancelFlush();
-    if (this.#pending.length === 0) return;
-    const batch = this.#pending;
-    this.#pending = [];
+  #applyPushes(batch: RunUpdatePayload[]): void {
     const now = Date.now();
     const changed = new Set<string>();
     for (const payload of batch) {

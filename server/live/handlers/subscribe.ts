@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { requireTenantAccess } from '../../../db/access/policy.ts';
+import type { Actor } from '../../../db/access/actor.ts';
 import type { AuthService } from '../../../db/auth/service.ts';
 import { SOCKET_LIMITS, withinRate, type LiveSocket } from '../context.ts';
 import type { SubscribeAck } from '../events.ts';
@@ -15,9 +16,15 @@ export function answer(ack: unknown, value: SubscribeAck): void {
 /**
  * `subscribe { tenant }`: join the tenant's room after the same access check as HTTP — against fresh
  * memberships (and a kiosk token's tenants, docs/api.md §12), so a member removed a second ago is refused.
- * Errors are whitelisted codes, never text.
+ * Errors are whitelisted codes, never text. Subscribes that arrive together (a wall of many tenants, after
+ * each connect) share one read of the actor: one that starts later reads afresh.
  */
 export function onSubscribe(socket: LiveSocket, auth: AuthService) {
+  let reading: Promise<Actor | null> | null = null;
+  const refresh = () =>
+    (reading ??= auth.refresh(socket.data.actor.tokenId).finally(() => {
+      reading = null;
+    }));
   return async (payload: unknown, ack: unknown): Promise<void> => {
     if (!withinRate(socket)) return answer(ack, { ok: false, error: 'rate_limited' });
     const parsed = subscribePayload.safeParse(payload);
@@ -28,7 +35,7 @@ export function onSubscribe(socket: LiveSocket, auth: AuthService) {
     }
     let actor;
     try {
-      actor = await auth.refresh(socket.data.actor.tokenId);
+      actor = await refresh();
     } catch {
       return answer(ack, { ok: false, error: 'unavailable' });
     }

@@ -126,6 +126,12 @@ export type PageWindow = {
   seconds: number;
 };
 
+/** One window in a line, for the log and the notes. */
+export const describeWindow = (w: PageWindow) =>
+  `${w.received} updates in ${w.seconds} s, main ${w.mainMsPerUpdate} ms/update (script ${w.scriptMsPerUpdate}, style ${w.styleMsPerUpdate}, layout ${w.layoutMsPerUpdate}), ` +
+  `busy ${Math.round(w.mainBusy * 100)}%, renderer ${w.rendererMsPerUpdate} ms/update, DOM p50/p95/p99 ${w.toDom.p50}/${w.toDom.p95}/${w.toDom.p99} ms, frame p50/p95 ${w.toFrame.p50}/${w.toFrame.p95} ms, ` +
+  `shown ${w.shown}, ${w.fps} fps, ${w.droppedFrames} dropped frames, ${w.longTasks} long tasks`;
+
 export class PageProbe {
   private constructor(
     private readonly page: Page,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export type Summary = { n: number; mean: number; p50: number; p95: number; p99: number; max: number };
 
@@ -63,4 +63,25 @@ export class CpuMeter {
     const seconds = (now() - this.startAt) / 1000;
     return seconds > 0 ? round((this.total() - this.startCpu) / seconds, 3) : 0;
   }
+}
+
+/** Every live process below `pid` (children, their children…), from /proc. */
+export function descendantPids(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  for (let queue = [pid]; queue.length > 0; ) {
+    const children = parents.get(queue.shift()!) ?? [];
+    found.push(...children);
+    queue.push(...children);
+  }
+  return found;
 }

@@ -11,7 +11,8 @@ import { ROOT } from '../../helpers/app.ts';
 import { launchBrowser, newPage, signIn } from '../../helpers/browser.ts';
 import { spawnGateway, stopAll, type GatewayProcess } from '../../helpers/processes.ts';
 import { createTestEnv, seedTenant, TEST_PASSWORD, type Seeded, type TestEnv } from '../../helpers/stack.ts';
-import { PageProbe, type PageWindow } from '../lib/page-probe.ts';
+import { inParallel, sleep } from '../lib/pace.ts';
+import { describeWindow as describe, PageProbe, type PageWindow } from '../lib/page-probe.ts';
 import type { BenchOptions, Figure, Suite, SuiteResult } from '../lib/report.ts';
 import { round } from '../lib/stats.ts';
 
@@ -170,11 +171,6 @@ function report(
   };
 }
 
-const describe = (w: PageWindow) =>
-  `${w.received} updates in ${w.seconds} s, main ${w.mainMsPerUpdate} ms/update (script ${w.scriptMsPerUpdate}, style ${w.styleMsPerUpdate}, layout ${w.layoutMsPerUpdate}), ` +
-  `busy ${Math.round(w.mainBusy * 100)}%, renderer ${w.rendererMsPerUpdate} ms/update, DOM p50/p95/p99 ${w.toDom.p50}/${w.toDom.p95}/${w.toDom.p99} ms, frame p50/p95 ${w.toFrame.p50}/${w.toFrame.p95} ms, ` +
-  `shown ${w.shown}, ${w.fps} fps, ${w.droppedFrames} dropped frames, ${w.longTasks} long tasks`;
-
 /**
  * `rows` runs of the demo type; every (rows / running)th is left running with a large total, the rest are
  * completed with a mix of outcomes, so the running rows are spread down the whole board.
@@ -215,15 +211,6 @@ async function seedRuns(env: TestEnv, seeded: Seeded, load: Load): Promise<strin
     [seeded.tenant.id],
   );
   return running;
-}
-
-async function inParallel(count: number, width: number, task: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
 }
 
 type DriverTotals = { transitions: number; errors: number; seconds: number; done: Promise<void> };
@@ -277,8 +264,6 @@ class ProgressDriver {
     };
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 async function waitLive(page: Page): Promise<void> {
   await page.getByRole('status').filter({ hasText: /^\s*Live/i }).first().waitFor({ timeout: 15_000 });

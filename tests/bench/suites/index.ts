@@ -5,6 +5,7 @@ import { inventory } from './inventory.ts';
 import { list } from './list.ts';
 import { live } from './live.ts';
 import { memory } from './memory.ts';
+import { nocWall } from './noc-wall.ts';
 import { overviewSuite } from './overview.ts';
 import { polling } from './polling.ts';
 import { startSuite } from './start.ts';
@@ -22,4 +23,5 @@ export const SUITES: Suite[] = [
   inventory,
   webhooksSuite,
   dashboard,
+  nocWall,
 ];
