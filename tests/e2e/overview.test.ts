@@ -265,6 +265,34 @@ describe('the overview and the multi-tenant wall in a real browser', () => {
     }
   });
 
+  it('a tile whose tenant’s subscription is refused goes stale on its own, says so, and recovers on the retry', async () => {
+    const { context, page } = await newPage(browser, { viewport: { width: 1920, height: 1080 } });
+    try {
+      const gate = await LiveGate.on(context);
+      gate.refuse('globex', 'unavailable');
+      gate.release();
+      await page.goto(`${base}/wall?kiosk=${kiosk}&tenants=acme,globex`);
+      await expect.poll(() => page.getByTestId('tenant-tile').count()).toBe(2);
+      await liveIn(page);
+      // Only globex is refused: its tile is stale and names the refusal to a screen reader; acme stays live.
+      const globex = tile(page, 'globex');
+      await expect.poll(() => globex.getAttribute('class')).toMatch(/\bstale\b/);
+      expect(await globex.getByTestId('tile-age').innerText()).toMatch(/^Live data lost — last update /);
+      expect(await globex.getByTestId('tile-age').textContent()).toMatch(/live updates refused: unavailable/);
+      expect(await tile(page, 'acme').getAttribute('class')).not.toMatch(/\bstale\b/);
+      expect(await tile(page, 'acme').getByTestId('tile-age').innerText()).toMatch(/^updated /);
+
+      // The page retries a refusal that may pass (5 s later); once the gateway answers, the tile is live again
+      // and a run ending in globex reaches it.
+      gate.allow('globex');
+      await expect.poll(() => globex.getAttribute('class'), { timeout: 15_000 }).not.toMatch(/\bstale\b/);
+      const ended = await endRun('globex', 'after-refusal', 'failed');
+      await globex.locator(`[data-run-id="${ended}"]`).first().waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
   it('the overview and both kinds of wall run under the dashboard’s CSP without a violation', async () => {
     const { context, page } = await newPage(browser, { viewport: { width: 1920, height: 1080 } });
     const reports: string[] = [];

@@ -47,12 +47,15 @@ export async function signIn(page: Page, baseUrl: string, email: string, passwor
 /**
  * Holds the live channel's WebSocket handshakes back while `held`: the page's socket opens but hears nothing
  * from the server (as on a slow network) until `release`. `cut` closes every open live socket and holds the
- * reconnects: a connection that was up, lost.
+ * reconnects: a connection that was up, lost. `refuse` answers the page's `subscribe` to one tenant with a
+ * refusal in the gateway's own words (as a gateway whose database is down does) until `allow`; every other
+ * frame passes both ways untouched.
  */
 export class LiveGate {
   #held = true;
   #waiting: WebSocketRoute[] = [];
   #open: WebSocketRoute[] = [];
+  readonly #refusals = new Map<string, string>();
 
   static async on(context: BrowserContext): Promise<LiveGate> {
     const gate = new LiveGate();
@@ -73,8 +76,30 @@ export class LiveGate {
     await Promise.all(this.#open.splice(0).map((ws) => ws.close({ code: 1001, reason: 'cut by the test' })));
   }
 
+  refuse(tenant: string, error: 'unavailable' | 'rate_limited' | 'forbidden'): void {
+    this.#refusals.set(tenant, error);
+  }
+
+  allow(tenant: string): void {
+    this.#refusals.delete(tenant);
+  }
+
   #connect(ws: WebSocketRoute): void {
-    ws.connectToServer();
+    const server = ws.connectToServer();
+    ws.onMessage((frame) => {
+      const refusal = typeof frame === 'string' ? this.#refusalOf(frame) : null;
+      if (refusal) ws.send(refusal);
+      else server.send(frame);
+    });
     this.#open.push(ws);
+  }
+
+  /** The Socket.IO ack frame (`43<id>[answer]`) refusing a `42<id>["subscribe",{tenant}]` frame, if refused. */
+  #refusalOf(frame: string): string | null {
+    const emit = /^42(\d+)\["subscribe",(\{.*\})\]$/.exec(frame);
+    if (!emit) return null;
+    const { tenant } = JSON.parse(emit[2]!) as { tenant?: unknown };
+    const error = typeof tenant === 'string' ? this.#refusals.get(tenant) : undefined;
+    return error ? `43${emit[1]}${JSON.stringify([{ ok: false, error }])}` : null;
   }
 }
